@@ -1,0 +1,1 @@
+"""Compile, deploy and manage local chains for the PoQ contract."""

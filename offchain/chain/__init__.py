@@ -1,0 +1,1 @@
+"""Talking to the chain: manifests, contract handles, signing, revert decoding, log polling."""

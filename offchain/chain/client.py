@@ -1,0 +1,208 @@
+"""A handle on the deployed PoQ contract for one actor: calls, signed transactions, events.
+
+One key per client (agents never share keys: shared keys lose transactions to nonce races). The
+nonce is counted locally after one `pending` read, receipts are polled every few milliseconds (local
+chains mine at once), and every revert is decoded into a named `offchain.chain.reverts` exception.
+Gas is estimated first, which doubles as a dry run: a transaction that would revert is never sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
+from web3.types import EventData, TxReceipt
+
+from offchain.chain import reverts
+from offchain.chain.manifest import Manifest, load_manifest
+from offchain.errors import ChainError, ConfigError, TransactionFailed
+
+RECEIPT_POLL_S = 0.005
+RECEIPT_TIMEOUT_S = 120.0
+GAS_HEADROOM = 1.25  # estimates can fall short when state changes between estimate and mining
+
+
+class PoQClient:
+    """The PoQ contract as seen by one account (or read-only when `account` is None)."""
+
+    def __init__(self, w3: Web3, manifest: Manifest, account: LocalAccount | None = None) -> None:
+        self.w3 = w3
+        self.manifest = manifest
+        self.account = account
+        self.contract = w3.eth.contract(address=Web3.to_checksum_address(manifest.address), abi=manifest.abi)
+        self._nonce: int | None = None
+        self._chain_id = manifest.chain_id
+        self._fees: dict[str, int] | None = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def connect(
+        cls,
+        rpc_url: str,
+        account: LocalAccount | None = None,
+        deployments_dir: Path | str = Path("deployments"),
+    ) -> PoQClient:
+        """Connect to `rpc_url` and load that chain's manifest (one-line errors for both)."""
+        from deploy.deployer import connect
+
+        w3 = connect(rpc_url)
+        manifest = load_manifest(w3.eth.chain_id, Path(deployments_dir))
+        client = cls(w3, manifest, account)
+        if not w3.eth.get_code(client.address):
+            raise ConfigError(
+                f"no contract at {manifest.address} on chain {manifest.chain_id} (the chain was reset?): "
+                "run `poq deploy` again"
+            )
+        return client
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    @property
+    def sender(self) -> str:
+        if self.account is None:
+            raise ConfigError("this client is read-only: give it a key to send transactions")
+        return str(self.account.address)
+
+    def with_account(self, account: LocalAccount) -> PoQClient:
+        """Another client for `account` over the same connection and manifest."""
+        return PoQClient(self.w3, self.manifest, account)
+
+    # ------------------------------------------------------------------ reads
+
+    def call(self, fn_name: str, *args: Any) -> Any:
+        """Call a view function; reverts become named exceptions."""
+        fn = getattr(self.contract.functions, fn_name)(*args)
+        try:
+            return fn.call({"from": self.account.address} if self.account else {})
+        except Exception as exc:  # web3 and eth-tester raise unrelated types for a revert
+            raise self._decode(exc) from None
+
+    def params(self) -> dict[str, int]:
+        values = self.call("params")
+        names = [c["name"] for c in self._function_abi("params")["outputs"][0]["components"]]
+        return dict(zip(names, values, strict=True))
+
+    def node(self, address: str) -> dict[str, Any]:
+        return self._as_dict("getNode", self.call("getNode", Web3.to_checksum_address(address)))
+
+    def task(self, task_id: int) -> dict[str, Any]:
+        return self._as_dict("getTask", self.call("getTask", task_id))
+
+    def balance_of(self, address: str) -> int:
+        return int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
+
+    # ------------------------------------------------------------------ writes
+
+    def transact(self, fn_name: str, *args: Any, value: int = 0, gas: int | None = None) -> TxReceipt:
+        """Sign, send and wait for one transaction; returns the successful receipt."""
+        return self.wait(self.send(fn_name, *args, value=value, gas=gas))
+
+    def send(self, fn_name: str, *args: Any, value: int = 0, gas: int | None = None) -> bytes:
+        """Sign and send without waiting; returns the transaction hash. Reverts are raised here."""
+        fn = getattr(self.contract.functions, fn_name)(*args)
+        sender = self.sender
+        if gas is None:
+            try:
+                gas = int(fn.estimate_gas({"from": sender, "value": value}) * GAS_HEADROOM) + 10_000
+            except Exception as exc:
+                raise self._decode(exc) from None
+        tx = fn.build_transaction(
+            {
+                "from": sender,
+                "value": value,
+                "gas": gas,
+                "nonce": self._next_nonce(),
+                "chainId": self._chain_id,
+                **self._fee_fields(),
+            }
+        )
+        signed = self.account.sign_transaction(tx)  # type: ignore[union-attr]
+        try:
+            return bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        except Exception as exc:
+            self._nonce = None  # resync from the chain before the next transaction
+            if reverts.is_revert(exc):
+                raise self._decode(exc) from None
+            raise ChainError(f"sending {fn_name} failed: {_first_line(exc)}") from None
+
+    def wait(self, tx_hash: bytes, timeout: float = RECEIPT_TIMEOUT_S) -> TxReceipt:
+        """Poll for the receipt every few ms; a reverted receipt raises TransactionFailed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                break
+            except TransactionNotFound:
+                if time.monotonic() > deadline:
+                    raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {timeout:.0f} s") from None
+                time.sleep(RECEIPT_POLL_S)
+        if receipt["status"] != 1:
+            raise TransactionFailed(
+                f"transaction 0x{tx_hash.hex()} reverted in block {receipt['blockNumber']}"
+            )
+        return receipt
+
+    # ------------------------------------------------------------------ events
+
+    def events(
+        self,
+        name: str,
+        from_block: int = 0,
+        to_block: int | str = "latest",
+        **filters: Any,
+    ) -> list[EventData]:
+        event = getattr(self.contract.events, name)
+        return list(
+            event.get_logs(from_block=from_block, to_block=to_block, argument_filters=filters or None)
+        )
+
+    def receipt_events(self, receipt: TxReceipt, name: str) -> list[EventData]:
+        from web3.logs import DISCARD
+
+        return list(getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD))
+
+    # ------------------------------------------------------------------ internals
+
+    def _next_nonce(self) -> int:
+        if self._nonce is None:
+            self._nonce = int(self.w3.eth.get_transaction_count(self.sender, "pending"))
+        nonce = self._nonce
+        self._nonce += 1
+        return nonce
+
+    def _fee_fields(self) -> dict[str, int]:
+        """EIP-1559 fees read once: twice the base fee plus a tip covers local chains' drift."""
+        if self._fees is None:
+            latest = self.w3.eth.get_block("latest")
+            base = int(latest.get("baseFeePerGas") or 0)
+            tip = 10**9
+            self._fees = {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+        return self._fees
+
+    def _decode(self, exc: BaseException) -> Exception:
+        if isinstance(exc, ChainError):
+            return exc
+        return reverts.decode_revert(exc, self.manifest.abi)
+
+    def _function_abi(self, name: str) -> dict[str, Any]:
+        for entry in self.manifest.abi:
+            if entry.get("type") == "function" and entry.get("name") == name:
+                return entry
+        raise ConfigError(f"the deployed ABI has no function {name!r}: redeploy with this version of poq")
+
+    def _as_dict(self, fn_name: str, value: Iterable[Any]) -> dict[str, Any]:
+        components = self._function_abi(fn_name)["outputs"][0]["components"]
+        return {c["name"]: v for c, v in zip(components, value, strict=True)}
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

@@ -1,0 +1,101 @@
+"""One error tree for poq. Every user-facing failure is a PoQError whose message says what to fix.
+
+The CLI turns any PoQError into a one-line message (no traceback). Contract reverts are decoded
+into ContractRevert subclasses at the chain boundary (offchain.chain.reverts).
+"""
+
+from __future__ import annotations
+
+
+class PoQError(Exception):
+    """Root of every error poq raises on purpose."""
+
+
+class ConfigError(PoQError):
+    """Bad user input or configuration: a flag, a parameter, a file."""
+
+
+class ManifestNotFound(ConfigError):
+    def __init__(self, path: str, chain_id: int | None = None) -> None:
+        self.path = path
+        self.chain_id = chain_id
+        where = f" for chain {chain_id}" if chain_id is not None else ""
+        super().__init__(f"no deployment manifest{where} at {path}: run `poq deploy` first")
+
+
+class CompilationError(ConfigError):
+    """The Solidity compiler rejected the sources; the message is the first error, on one line."""
+
+    def __init__(self, message: str, errors: list[dict[str, object]] | None = None) -> None:
+        self.errors = list(errors or [])
+        super().__init__(message)
+
+
+class UnknownNameError(ConfigError):
+    """A name looked up in a registry (model, evaluator, aggregator) that does not exist."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        import difflib
+
+        self.kind, self.name, self.known = kind, name, known
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+
+
+class DuplicateNameError(ConfigError):
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind, self.name = kind, name
+        super().__init__(f"{kind} {name!r} is already registered")
+
+
+class DatasetError(ConfigError):
+    """A malformed dataset record; names the file and line."""
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        self.path, self.line, self.reason = path, line, reason
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {reason}")
+
+
+class ChainError(PoQError):
+    """Talking to the chain failed (connection, transaction, receipt)."""
+
+
+class RpcUnavailable(ChainError):
+    def __init__(self, url: str, reason: str = "") -> None:
+        self.url = url
+        extra = f" ({reason})" if reason else ""
+        super().__init__(
+            f"cannot reach an Ethereum JSON-RPC node at {url}{extra}: "
+            "start one with `poq chain up` or pass --rpc-url / POQ_RPC_URL"
+        )
+
+
+class TransactionFailed(ChainError):
+    """A transaction was mined but reverted without a decodable custom error."""
+
+
+class ContractRevert(ChainError):
+    """A custom error raised by the PoQ contract, decoded with its arguments.
+
+    Subclasses named after each ABI error (e.g. WrongPhase) are created in offchain.chain.reverts,
+    so callers can `except reverts.WrongPhase`.
+    """
+
+    error_name: str = "ContractRevert"
+
+    def __init__(self, args: dict[str, object] | None = None) -> None:
+        self.error_args = dict(args or {})
+        shown = ", ".join(f"{k}={_show(v)}" for k, v in self.error_args.items())
+        super().__init__(f"contract reverted: {self.error_name}({shown})")
+
+
+class StateError(PoQError):
+    """An agent's local state conflicts with another process or with the chain."""
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)

@@ -1,0 +1,20 @@
+"""PoQ protocol math, pure: WAD integers bit-identical to the contract, floats for simulation.
+
+No web3, torch, logging or I/O here: values in, values out.
+"""
+
+from offchain.protocol import floats, wad
+from offchain.protocol.params import AGGREGATIONS, MAX_K, WAD, Params
+from offchain.protocol.settlement import RoundSettlement, expiry_penalty, settle_round
+
+__all__ = [
+    "AGGREGATIONS",
+    "MAX_K",
+    "WAD",
+    "Params",
+    "RoundSettlement",
+    "expiry_penalty",
+    "floats",
+    "settle_round",
+    "wad",
+]

@@ -1,0 +1,123 @@
+"""Deployment parameters of the PoQ contract, validated once.
+
+Field order and names equal the Solidity struct `IProofOfQuality.Params`, so a Params converts to
+the constructor's ABI tuple by position. Reward weights are WAD fixed point (1e18 = 1.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from offchain.errors import ConfigError
+
+WAD = 10**18
+MAX_K = 3  # the contract stores at most three evaluators per task
+AGGREGATIONS = ("mean", "median", "trimmed")
+
+
+@dataclass(frozen=True)
+class Params:
+    alphaF: int = WAD  # inference reward weight on consensus quality Q (WAD)
+    betaF: int = WAD // 2  # inference penalty weight on normalized cost C_F (WAD)
+    alphaM: int = WAD  # evaluator reward weight on closeness 1 - d (WAD)
+    betaM: int = 3 * WAD // 10  # evaluator penalty weight on normalized cost C_M (WAD)
+    slashPenalty: int = WAD  # reward units debited from stake for a missed answer or reveal (WAD)
+    rewardUnit: int = 10**16  # wei paid per 1.0 of reward
+    minStake: int = 10**18  # wei a node must stake to register
+    k: int = 3  # evaluators sampled per task, without replacement (1..3)
+    aggregation: int = 0  # consensus: 0 mean, 1 median, 2 trimmed mean
+    maxPoolSize: int = 32  # bound on active nodes per role, so loops stay bounded
+    answerWindow: int = 600  # seconds the assigned node has to answer
+    referenceWindow: int = 120  # seconds the requester has to reveal the reference after the answer
+    commitWindow: int = 300  # seconds evaluators have to commit (closes early when all did)
+    revealWindow: int = 300  # seconds evaluators have to reveal (closes early when all did)
+    unbondingDelay: int = 3600  # seconds between an exit request and the stake's release
+    epochLength: int = 600  # seconds per cost-report epoch (commit in e, reveal from e+1)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"parameter {f.name} must be a non-negative integer, got {value!r}")
+        if not 1 <= self.k <= MAX_K:
+            raise ConfigError(f"parameter k must be between 1 and {MAX_K}, got {self.k}")
+        if self.aggregation >= len(AGGREGATIONS):
+            raise ConfigError(
+                f"parameter aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation}"
+            )
+        if not self.k <= self.maxPoolSize <= 255:
+            raise ConfigError(f"parameter maxPoolSize must be in [k, 255], got {self.maxPoolSize}")
+        for name in (
+            "answerWindow",
+            "referenceWindow",
+            "commitWindow",
+            "revealWindow",
+            "unbondingDelay",
+            "epochLength",
+        ):
+            if getattr(self, name) >= 2**32:
+                raise ConfigError(f"parameter {name} must fit in uint32 seconds")
+        if self.epochLength == 0:
+            raise ConfigError("parameter epochLength must be at least 1 second")
+        for name in ("alphaF", "betaF", "alphaM", "betaM", "slashPenalty"):
+            if getattr(self, name) > 10**6 * WAD:
+                raise ConfigError(f"parameter {name} must be at most 1e6 (in WAD), got {getattr(self, name)}")
+        if self.rewardUnit > 10**30 or self.minStake >= 2**96:
+            raise ConfigError("parameters rewardUnit/minStake are out of range")
+
+    def as_tuple(self) -> tuple[int, ...]:
+        """The constructor's ABI tuple, in struct order."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @property
+    def aggregation_name(self) -> str:
+        return AGGREGATIONS[self.aggregation]
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Params:
+        """Apply NAME=VALUE overrides; values may be ints, decimal reward weights or mode names."""
+        known = {f.name for f in fields(self)}
+        changes: dict[str, int] = {}
+        for name, raw in overrides.items():
+            if name not in known:
+                import difflib
+
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"unknown parameter {name!r}{hint}")
+            changes[name] = _parse_value(name, raw)
+        return replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Params:
+        return cls(**{f.name: int(data[f.name]) for f in fields(cls) if f.name in data})
+
+
+_WAD_FIELDS = {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty"}
+
+
+def _parse_value(name: str, raw: Any) -> int:
+    """Integers pass through. WAD weights also accept decimals ("0.5" -> 5e17); aggregation a name."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    text = str(raw).strip()
+    if name == "aggregation" and text in AGGREGATIONS:
+        return AGGREGATIONS.index(text)
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    if name in _WAD_FIELDS:
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            scaled = Decimal(text) * WAD
+        except InvalidOperation:
+            raise ConfigError(f"parameter {name}: cannot parse {text!r} as a number") from None
+        if scaled != scaled.to_integral_value():
+            raise ConfigError(f"parameter {name}: {text!r} has more than 18 decimals")
+        return int(scaled)
+    raise ConfigError(f"parameter {name}: expected an integer, got {text!r}")

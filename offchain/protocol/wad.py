@@ -1,0 +1,103 @@
+"""The PoQ equations in WAD integers, bit-identical to contracts/libraries/{Consensus,Rewards}.sol.
+
+Scores are integers in [0, MAX_SCORE] (10_000 = 10.0). The consensus centre is an exact fraction
+num/den of score units, so quality Q and deviations d are rounded once, in the protocol's favour:
+gains round down, costs, deviations and debits round up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NewType
+
+WAD = 10**18
+MAX_SCORE = 10_000
+
+Wad = NewType("Wad", int)
+Wei = NewType("Wei", int)
+
+MEAN, MEDIAN, TRIMMED = 0, 1, 2
+
+
+def trim_count(n: int) -> int:
+    """Scores dropped from each end by the trimmed mean: none below 3, else max(1, n // 4)."""
+    if n < 3:
+        return 0
+    return max(1, n // 4)
+
+
+def center(scores: Sequence[int], mode: int = MEAN) -> tuple[int, int]:
+    """Consensus centre as (num, den) score units; (0, 1) for no scores."""
+    n = len(scores)
+    if n == 0:
+        return 0, 1
+    if mode == MEAN:
+        return sum(scores), n
+    ordered = sorted(scores)
+    if mode == MEDIAN:
+        if n % 2 == 1:
+            return ordered[n // 2], 1
+        return ordered[n // 2 - 1] + ordered[n // 2], 2
+    if mode == TRIMMED:
+        t = trim_count(n)
+        return sum(ordered[t : n - t]), n - 2 * t
+    raise ValueError(f"unknown aggregation mode {mode}")
+
+
+def quality(num: int, den: int) -> Wad:
+    """Q = centre / MAX_SCORE in WAD, rounded down (Eq. 1)."""
+    return Wad(num * WAD // (den * MAX_SCORE))
+
+
+def deviation(score: int, num: int, den: int) -> Wad:
+    """d = |score - centre| / MAX_SCORE in WAD, rounded up (Eq. 3)."""
+    denominator = den * MAX_SCORE
+    return Wad(-(-abs(score * den - num) * WAD // denominator))
+
+
+def mul_wad_down(x: int, y: int) -> int:
+    return x * y // WAD
+
+
+def mul_wad_up(x: int, y: int) -> int:
+    return -(-x * y // WAD)
+
+
+def inference_reward(alpha_f: int, beta_f: int, q: int, cost: int) -> Wad:
+    """R_F = alpha_F * Q - beta_F * C_F (Eq. 2)."""
+    return Wad(mul_wad_down(alpha_f, q) - mul_wad_up(beta_f, cost))
+
+
+def evaluator_reward(alpha_m: int, beta_m: int, d: int, cost: int) -> Wad:
+    """R_M = alpha_M * (1 - d) - beta_M * C_M (Eqs. 4-5)."""
+    return Wad(mul_wad_down(alpha_m, WAD - d) - mul_wad_up(beta_m, cost))
+
+
+def to_wei(reward: int, reward_unit: int) -> Wei:
+    """Wei for a signed WAD reward, floored toward minus infinity (payouts down, debits up)."""
+    return Wei(reward * reward_unit // WAD)
+
+
+def normalized_cost(reported: bool, latency: int, lo: int, hi: int) -> Wad:
+    """Min-max normalized cost in WAD, rounded up; 1 for a node that never reported, 0 if lo == hi."""
+    if not reported:
+        return Wad(WAD)
+    if hi <= lo or latency <= lo:
+        return Wad(0)
+    if latency >= hi:
+        return Wad(WAD)
+    span = hi - lo
+    return Wad(-(-(latency - lo) * WAD // span))
+
+
+def cost_range(latencies: Sequence[int | None]) -> tuple[int, int]:
+    """(min, max) over reported latencies of a role's active pool; (0, 0) when none reported."""
+    reported = [x for x in latencies if x is not None]
+    if not reported:
+        return 0, 0
+    return min(reported), max(reported)
+
+
+def max_payout(alpha_f: int, alpha_m: int, k: int, reward_unit: int) -> Wei:
+    """The fee a task must carry: ceil((alpha_F + K alpha_M) * rewardUnit / WAD)."""
+    return Wei(-(-(alpha_f + k * alpha_m) * reward_unit // WAD))

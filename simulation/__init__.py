@@ -1,0 +1,1 @@
+"""The paper's evaluation pipeline and Monte Carlo simulation of PoQ rewards."""
