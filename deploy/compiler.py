@@ -173,8 +173,16 @@ def compiler_version(solc_binary: Path, cache_dir: Path | None = None) -> str:
 # --- compiling ------------------------------------------------------------------------------
 
 
+def default_contracts_dir() -> Path:
+    """$POQ_CONTRACTS_DIR, else the repository's contracts/ beside this package, else ./contracts."""
+    if explicit := os.environ.get("POQ_CONTRACTS_DIR"):
+        return Path(explicit)
+    beside = Path(__file__).resolve().parents[1] / "contracts"
+    return beside if beside.is_dir() else Path("contracts")
+
+
 def compile_contracts(
-    sources_dir: Path = Path("contracts"),
+    sources_dir: Path | None = None,
     *,
     via_ir: bool = False,
     optimizer_runs: int = 200,
@@ -188,7 +196,9 @@ def compile_contracts(
     so relative imports between the files resolve without touching the disk again.
     """
     cache = cache_dir or default_cache_dir()
-    root = sources_dir.resolve()
+    root = (sources_dir or default_contracts_dir()).resolve()
+    if not root.is_dir():
+        raise ConfigError(f"no Solidity sources at {root}: pass --contracts DIR or set POQ_CONTRACTS_DIR")
     sources = _collect_sources(root)
     settings = compiler_settings(via_ir=via_ir, optimizer_runs=optimizer_runs)
     solc = solc_binary or find_solc(cache)

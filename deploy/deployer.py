@@ -175,7 +175,7 @@ def deploy_poq(
     artifacts: CompiledArtifacts | None = None,
     deployments_dir: Path = Path("deployments"),
     contract_name: str = "ProofOfQuality",
-    sources_dir: Path = Path("contracts"),
+    sources_dir: Path | None = None,
 ) -> Manifest:
     """Compile (cached) unless `artifacts` is given, deploy with `params`, write the manifest."""
     compiled = artifacts if artifacts is not None else compile_contracts(sources_dir)

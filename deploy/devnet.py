@@ -65,11 +65,15 @@ class Devnet:
         artifacts: CompiledArtifacts | None = None,
         first_key: int = 0,
         stake: int | None = None,
+        fixed_gas: int | None = None,
     ) -> Devnet:
+        """Deploy and register the actors. `fixed_gas` skips gas estimation (faster; reverts are
+        then decoded from the failed receipt)."""
         keys = [dev_account(first_key + i) for i in range(2 + n_inference + n_evaluators)]
         fund_accounts(w3, [k.address for k in keys], FUNDING_WEI)
         manifest = deploy_poq(w3, keys[0], params, artifacts=artifacts, deployments_dir=deployments_dir)
         owner = PoQClient(w3, manifest, keys[0])
+        owner.fixed_gas = fixed_gas
         clients = [owner.with_account(k) for k in keys[1:]]
         net = cls(w3, params, owner, clients[0], clients[1 : 1 + n_inference], clients[1 + n_inference :])
         amount = params.minStake if stake is None else stake
@@ -94,18 +98,18 @@ class Devnet:
     # ------------------------------------------------------------------ costs
 
     def report_costs(self, latencies_us: dict[str, int]) -> None:
-        """Commit every latency in this epoch, move to the next epoch, reveal them all."""
+        """Commit every latency in one epoch, move to the next epoch, reveal them all."""
+        length = self.params.epochLength
+        if length - now(self.w3) % length < max(1, length // 2):
+            advance_time(self.w3, length - now(self.w3) % length)  # commits must not straddle epochs
         epoch = int(self.owner.call("currentEpoch"))
         salts = {}
         for address, latency in latencies_us.items():
             salt = commitments.new_salt()
             salts[address] = salt
-            digest = commitments.cost_commitment(
-                self.chain_id, self.owner.address, epoch, address, latency, salt
-            )
+            digest = commitments.cost_commitment(self.chain_id, self.owner.address, epoch, address, latency, salt)
             self.client_for(address).transact("commitCost", digest)
-        seconds_left = self.params.epochLength - now(self.w3) % self.params.epochLength
-        advance_time(self.w3, seconds_left)
+        advance_time(self.w3, (epoch + 1) * length - now(self.w3))
         for address, latency in latencies_us.items():
             self.client_for(address).transact("revealCost", latency, salts[address])
 

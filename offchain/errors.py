@@ -31,15 +31,24 @@ class CompilationError(ConfigError):
         super().__init__(message)
 
 
+def closest(name: str, known: list[str]) -> str | None:
+    """The known name closest to `name`: a case-insensitive match first, then difflib's best."""
+    import difflib
+
+    folded = {k.lower(): k for k in known}
+    if name.lower() in folded:
+        return folded[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(folded), n=1)
+    return folded[close[0]] if close else None
+
+
 class UnknownNameError(ConfigError):
     """A name looked up in a registry (model, evaluator, aggregator) that does not exist."""
 
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
-        import difflib
-
         self.kind, self.name, self.known = kind, name, known
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+        close = closest(name, known)
+        hint = f"; did you mean {close!r}?" if close else f"; known: {', '.join(sorted(known))}"
         super().__init__(f"unknown {kind} {name!r}{hint}")
 
 

@@ -32,14 +32,19 @@ def free_port() -> int:
 def start_anvil(state_dir: Path, *, state_file: Path | None = None) -> tuple[int, str]:
     """Start anvil on a free port (retrying if another process grabs it first); (port, url).
 
-    Skips the test when no anvil binary is installed (`npm install` provides one).
+    Skips the test when no anvil binary is installed (`npm install` provides one), except under CI,
+    where a missing anvil is a broken install and fails the test.
     """
+    import os
+
     from deploy.localchain import chain_up, find_anvil
     from offchain.errors import ChainError, ConfigError
 
     try:
         find_anvil()
     except ConfigError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"anvil missing under CI: {exc}")
         pytest.skip(str(exc))
     last_error: Exception | None = None
     for _ in range(3):

@@ -38,6 +38,9 @@ class PoQClient:
         self._nonce: int | None = None
         self._chain_id = manifest.chain_id
         self._fees: dict[str, int] | None = None
+        # A fixed gas limit skips estimation (one RPC round trip and one EVM run per transaction);
+        # a revert then shows up in the receipt and is decoded by replaying the call.
+        self.fixed_gas: int | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -73,7 +76,9 @@ class PoQClient:
 
     def with_account(self, account: LocalAccount) -> PoQClient:
         """Another client for `account` over the same connection and manifest."""
-        return PoQClient(self.w3, self.manifest, account)
+        other = PoQClient(self.w3, self.manifest, account)
+        other.fixed_gas = self.fixed_gas
+        return other
 
     # ------------------------------------------------------------------ reads
 
@@ -109,6 +114,7 @@ class PoQClient:
         """Sign and send without waiting; returns the transaction hash. Reverts are raised here."""
         fn = getattr(self.contract.functions, fn_name)(*args)
         sender = self.sender
+        gas = gas or self.fixed_gas
         if gas is None:
             try:
                 gas = int(fn.estimate_gas({"from": sender, "value": value}) * GAS_HEADROOM) + 10_000
@@ -145,10 +151,20 @@ class PoQClient:
                     raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {timeout:.0f} s") from None
                 time.sleep(RECEIPT_POLL_S)
         if receipt["status"] != 1:
-            raise TransactionFailed(
-                f"transaction 0x{tx_hash.hex()} reverted in block {receipt['blockNumber']}"
-            )
+            raise self._explain_failure(tx_hash, int(receipt["blockNumber"]))
         return receipt
+
+    def _explain_failure(self, tx_hash: bytes, block_number: int) -> Exception:
+        """Replay a reverted transaction as a call on the state before its block to decode why."""
+        tx = self.w3.eth.get_transaction(tx_hash)
+        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
+        try:
+            self.w3.eth.call(call, block_identifier=max(0, block_number - 1))  # type: ignore[arg-type]
+        except Exception as exc:
+            decoded = self._decode(exc)
+            if not isinstance(decoded, TransactionFailed):
+                return decoded
+        return TransactionFailed(f"transaction 0x{tx_hash.hex()} reverted in block {block_number}")
 
     # ------------------------------------------------------------------ events
 

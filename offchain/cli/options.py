@@ -35,3 +35,43 @@ def deployments_option(func: F) -> F:
         type=click.Path(file_okay=False),
         help="Directory of deployment manifests.",
     )(func)
+
+
+def key_options(func: F) -> F:
+    """`--key-index N` (a dev key of anvil's mnemonic) or `--private-key HEX` (env POQ_PRIVATE_KEY)."""
+    func = click.option(
+        "--private-key",
+        envvar="POQ_PRIVATE_KEY",
+        default=None,
+        help="Hex private key to sign with (overrides --key-index).",
+    )(func)
+    return click.option(
+        "--key-index",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Index of the dev key (anvil's default mnemonic) to sign with.",
+    )(func)
+
+
+def load_account(key_index: int, private_key: str | None) -> Any:
+    """The signing account named by the key options."""
+    if private_key:
+        from eth_account import Account
+
+        try:
+            return Account.from_key(private_key)
+        except (ValueError, TypeError) as exc:
+            raise click.BadParameter(f"not a valid private key ({exc})", param_hint="--private-key") from None
+    from deploy.deployer import dev_account
+
+    return dev_account(key_index)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func)
+
+
+def eth(wei: int) -> str:
+    """Wei as ETH with 6 decimals, for tables."""
+    return f"{wei / 10**18:,.6f}"

@@ -36,3 +36,23 @@ def normalized_cost(latency: float, lo: float, hi: float) -> float:
     if hi <= lo:
         return 0.0
     return min(1.0, max(0.0, (latency - lo) / (hi - lo)))
+
+
+def consensus(scores: list[float], mode: str = "mean") -> float:
+    """Consensus centre of scores on [0, 10]: mean, median or trimmed mean (wad.trim_count ends)."""
+    from offchain.protocol.wad import trim_count
+
+    n = len(scores)
+    if n == 0:
+        return 0.0
+    if mode == "mean":
+        return sum(scores) / n
+    ordered = sorted(scores)
+    if mode == "median":
+        mid = n // 2
+        return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
+    if mode == "trimmed":
+        t = trim_count(n)
+        kept = ordered[t : n - t]
+        return sum(kept) / len(kept)
+    raise ValueError(f"unknown aggregation mode {mode!r}")

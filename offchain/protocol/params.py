@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from offchain.errors import ConfigError
+from offchain.errors import ConfigError, closest
 
 WAD = 10**18
 MAX_K = 3  # the contract stores at most three evaluators per task
@@ -83,10 +83,8 @@ class Params:
         changes: dict[str, int] = {}
         for name, raw in overrides.items():
             if name not in known:
-                import difflib
-
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                close = closest(name, sorted(known))
+                hint = f"; did you mean {close!r}?" if close else ""
                 raise ConfigError(f"unknown parameter {name!r}{hint}")
             changes[name] = _parse_value(name, raw)
         return replace(self, **changes)

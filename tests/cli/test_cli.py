@@ -1,0 +1,138 @@
+"""The `poq` commands as a user runs them: one-line errors, deploy, params, balances, task, withdraw."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from offchain.cli import cli
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_help_lists_the_commands() -> None:
+    code, out = run("--help")
+    assert code == 0
+    for command in ("chain", "deploy", "params", "balances", "task", "withdraw", "demo"):
+        assert command in out
+
+
+def test_wrong_rpc_url_is_a_one_line_error() -> None:
+    from tests.conftest import free_port
+
+    code, out = run("balances", "--rpc-url", f"http://127.0.0.1:{free_port()}")
+    assert code == 1
+    assert out.startswith("Error: cannot reach an Ethereum JSON-RPC node")
+    assert len(out.strip().splitlines()) == 1 and "Traceback" not in out
+
+
+def test_unsupported_rpc_url_scheme_is_a_one_line_error() -> None:
+    code, out = run("params", "--rpc-url", "ftp://nowhere")
+    assert code == 1 and "unsupported RPC URL" in out and len(out.strip().splitlines()) == 1
+
+
+def test_unknown_parameter_is_a_one_line_error() -> None:
+    code, out = run("deploy", "--param", "alphaf=1", "--rpc-url", "http://127.0.0.1:1")
+    assert code == 1 and "did you mean 'alphaF'" in out
+
+
+@pytest.mark.anvil
+def test_missing_manifest_is_a_one_line_error(anvil_chain: str, tmp_path: Path) -> None:
+    code, out = run("params", "--rpc-url", anvil_chain, "--deployments", str(tmp_path / "none"))
+    assert code == 1
+    assert "no deployment manifest for chain 31337" in out and "poq deploy" in out
+    assert len(out.strip().splitlines()) == 1
+
+
+@pytest.mark.anvil
+def test_deploy_then_read_params_balances_task_and_withdraw(anvil_chain: str, tmp_path: Path) -> None:
+    from deploy.deployer import connect
+    from deploy.devnet import Devnet
+    from offchain.chain.client import PoQClient
+
+    deployments = str(tmp_path / "deployments")
+    code, out = run("deploy", "--rpc-url", anvil_chain, "--deployments", deployments, "--param", "k=2",
+                    "--param", "betaF=0.25")
+    assert code == 0, out
+    assert "ProofOfQuality deployed at 0x" in out
+
+    code, out = run("params", "--rpc-url", anvil_chain, "--deployments", deployments, "--json")
+    params = json.loads(out)
+    assert params["k"] == 2 and params["betaF"] == 25 * 10**16
+
+    # play one round against the deployed contract with dev keys 1.. (the CLI deployed with key 0)
+    from offchain.protocol import Params
+
+    w3 = connect(anvil_chain)
+    net = Devnet.create(w3, Params(k=2, betaF=25 * 10**16), deployments_dir=tmp_path / "devnet",
+                        n_evaluators=2, first_key=0)
+    client = PoQClient.connect(anvil_chain, deployments_dir=tmp_path / "devnet")
+    result = net.play_round([7_000, 9_000], reference="gold")
+    devnet_dir = str(tmp_path / "devnet")
+
+    code, out = run("balances", "--rpc-url", anvil_chain, "--deployments", devnet_dir, "--json")
+    assert code == 0
+    rows = {row["address"]: row for row in json.loads(out)["nodes"]}
+    node_row = rows[result["node"]]
+    assert node_row["jobs"] == 1 and node_row["role"] == "Inference"
+    assert node_row["balance_wei"] == result["settled"][result["node"]][1]
+    assert node_row["cumulative_reward"] == result["settled"][result["node"]][0] / 10**18
+
+    code, out = run("balances", "--rpc-url", anvil_chain, "--deployments", devnet_dir)
+    assert code == 0 and "inference-0" in out and "evaluator-1" in out
+
+    code, out = run("task", "show", str(result["task_id"]), "--rpc-url", anvil_chain, "--deployments", devnet_dir)
+    assert code == 0
+    assert "Finalized" in out and "reference gold" in out and "score 7" in out
+
+    node_index = 2 + [c.sender for c in net.inference].index(result["node"])  # keys: owner, requester, nodes
+    code, out = run("withdraw", "--rpc-url", anvil_chain, "--deployments", devnet_dir, "--key-index",
+                    str(node_index))
+    assert code == 0 and out.startswith("withdrew")
+    assert int(client.node(result["node"])["balance"]) == 0
+
+    code, out = run("withdraw", "--rpc-url", anvil_chain, "--deployments", devnet_dir, "--key-index",
+                    str(node_index), "--amount", "5")
+    assert code == 1
+    assert "InsufficientBalance(" in out and "requested=5, available=0" in out
+    assert len(out.strip().splitlines()) == 1
+
+
+@pytest.mark.anvil
+def test_chain_up_status_down(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    port = str(free_port())
+    state = tmp_path / "state"
+    code, out = run("chain", "up", "--port", port, "--state-dir", str(state))
+    try:
+        assert code == 0 and "chain up at http://127.0.0.1:" in out
+        code, out = run("chain", "status", "--port", port, "--state-dir", str(state), "--json")
+        status = json.loads(out)
+        assert status["running"] is True and status["chain_id"] == 31337
+    finally:
+        code, out = run("chain", "down", "--port", port, "--state-dir", str(state))
+    assert code == 0 and "stopped" in out
+    code, out = run("chain", "status", "--port", port, "--state-dir", str(state))
+    assert "not running" in out
+
+
+@pytest.mark.anvil
+def test_demo_starts_a_chain_deploys_and_prints_balances(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import free_port
+
+    monkeypatch.chdir(tmp_path)
+    port = str(free_port())
+    try:
+        code, out = run("demo", "--port", port)
+        assert code == 0, out
+        assert "ProofOfQuality deployed at 0x" in out and "PoQ balances at 0x" in out
+        assert (tmp_path / "deployments" / "31337.json").is_file()
+    finally:
+        run("chain", "down", "--port", port)
