@@ -68,6 +68,8 @@ interface IProofOfQuality {
         uint256 balance;
         uint32 latencyUs; // 0 = never reported
         uint64 unbondingEnds;
+        bytes32 costCommitment; // pending cost commitment, 0 when none
+        uint64 costEpoch; // epoch of the pending cost commitment
         string model;
     }
 

@@ -379,6 +379,8 @@ contract ProofOfQuality is IProofOfQuality {
             balance: nd.balance,
             latencyUs: nd.latencyUs,
             unbondingEnds: nd.unbondingEnds,
+            costCommitment: nd.costCommitment,
+            costEpoch: nd.costEpoch,
             model: nd.model
         });
     }

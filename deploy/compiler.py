@@ -197,8 +197,6 @@ def compile_contracts(
     """
     cache = cache_dir or default_cache_dir()
     root = (sources_dir or default_contracts_dir()).resolve()
-    if not root.is_dir():
-        raise ConfigError(f"no Solidity sources at {root}: pass --contracts DIR or set POQ_CONTRACTS_DIR")
     sources = _collect_sources(root)
     settings = compiler_settings(via_ir=via_ir, optimizer_runs=optimizer_runs)
     solc = solc_binary or find_solc(cache)
@@ -249,7 +247,9 @@ def hash_sources(sources: dict[str, str]) -> str:
 
 def _collect_sources(root: Path) -> dict[str, str]:
     if not root.is_dir():
-        raise ConfigError(f"Solidity source directory {root} does not exist")
+        raise ConfigError(
+            f"Solidity source directory {root} does not exist: pass --contracts DIR or set POQ_CONTRACTS_DIR"
+        )
     files = sorted(root.rglob("*.sol"))
     if not files:
         raise ConfigError(f"no Solidity sources (*.sol) under {root}")

@@ -26,7 +26,10 @@ _SUBCOMMANDS = {
     "balances": "offchain.cli.query_cmds:balances_cmd",
     "withdraw": "offchain.cli.query_cmds:withdraw_cmd",
     "models": "offchain.cli.models_cmds:models_group",
+    "agent": "offchain.cli.agent_cmds:agent_group",
+    "fleet": "offchain.cli.fleet_cmds:fleet_group",
     "demo": "offchain.cli.demo_cmds:demo_cmd",
+    "simulate": "offchain.cli.simulate_cmds:simulate_cmd",
 }
 
 

@@ -1,0 +1,140 @@
+"""Build and run one agent: connect, lock the key, load the model, warm up, register, loop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offchain.agents.state import AgentState
+from offchain.agents.texts import ChainRecord
+from offchain.chain.client import PoQClient
+from offchain.errors import ConfigError
+from offchain.models import replay
+
+log = logging.getLogger("poq.agent")
+ROLES = {"inference": 1, "evaluator": 2}
+WARMUP_RECORD = ChainRecord(
+    "extractive_qa",
+    "Context: The Eiffel Tower is a wrought-iron tower in Paris, France.\n\nQuestion: Where is the Eiffel Tower?",
+    "The Eiffel Tower is a wrought-iron tower in Paris, France.",
+    "Where is the Eiffel Tower?",
+)
+WARMUP_PAIRS = [("Paris, France", "It is in Paris."), ("Paris, France", "Berlin")]
+
+
+@dataclass
+class AgentConfig:
+    role: str
+    model: str | None
+    rpc_url: str
+    deployments_dir: Path
+    state_dir: Path
+    account: Any
+    stake_wei: int | None = None
+    poll_s: float = 0.2
+    dataset: Path | None = None
+    tasks: int | None = None
+    seed: int = 0
+
+
+def state_path(config: AgentConfig, chain_id: int) -> Path:
+    return config.state_dir / str(chain_id) / f"{config.role}-{config.account.address.lower()}.sqlite"
+
+
+def build_agent(config: AgentConfig) -> Any:
+    """Everything up to the loop; errors are one-line PoQErrors (bad model, URL, manifest, funds, key)."""
+    if config.role not in (*ROLES, "requester"):
+        raise ConfigError(f"unknown role {config.role!r}: use inference, evaluator or requester")
+    client = PoQClient.connect(config.rpc_url, config.account, config.deployments_dir)
+    state = AgentState(
+        state_path(config, client.manifest.chain_id), chain_id=client.manifest.chain_id,
+        contract=client.address, address=client.sender, role=config.role,
+    )
+    try:
+        return _build(config, client, state)
+    except BaseException:
+        state.close()
+        raise
+
+
+def _build(config: AgentConfig, client: PoQClient, state: AgentState) -> Any:
+    if config.role == "requester":
+        from offchain.agents.requester import RequesterAgent
+        from offchain.data import load, sample
+
+        if config.dataset is None:
+            raise ConfigError("a requester needs --dataset FILE (and --tasks N)")
+        records = load(config.dataset)
+        chosen = sample(records, config.tasks or len(records), config.seed)
+        _require_funds(client, len(chosen) * int(client.call("maxPayout")))
+        return RequesterAgent(client, state, chosen, poll_s=config.poll_s)
+    if not config.model:
+        raise ConfigError(f"an {config.role} agent needs --model NAME (see `poq models list`)")
+    node = client.node(client.sender)
+    registered = int(node["status"]) == 1
+    if registered and int(node["role"]) != ROLES[config.role]:
+        raise ConfigError(f"key {client.sender} is registered with another role; use another --key-index")
+    stake = config.stake_wei if config.stake_wei is not None else int(client.params()["minStake"])
+    if not registered:
+        _require_funds(client, stake)
+    model = load_model(config.role, config.model)
+    _warm_up(config.role, model, state)
+    if not registered:
+        client.transact("register", ROLES[config.role], config.model, value=stake)
+        log.info("registered %s as %s node %s", client.sender, config.role, config.model)
+    if config.role == "inference":
+        from offchain.agents.inference import InferenceAgent
+
+        return InferenceAgent(client, state, model, poll_s=config.poll_s)
+    from offchain.agents.evaluator import EvaluatorAgent
+
+    return EvaluatorAgent(client, state, model, poll_s=config.poll_s)
+
+
+def load_model(role: str, name: str) -> Any:
+    if name.startswith(replay.PREFIX):
+        path, who = replay.parse(name)
+        return replay.ReplayGenerator(path, who) if role == "inference" else replay.ReplayEvaluator(path, who)
+    from offchain.models.registry import EVALUATORS, GENERATORS, load_evaluator, load_generator
+
+    (GENERATORS if role == "inference" else EVALUATORS).get(name)  # unknown names fail before torch loads
+    import torch
+
+    # agents share the machine: one thread each beats oversubscribed cores (10x here); POQ_TORCH_THREADS overrides
+    torch.set_num_threads(int(os.environ.get("POQ_TORCH_THREADS", "1")))
+    return load_generator(name) if role == "inference" else load_evaluator(name)
+
+
+def _warm_up(role: str, model: Any, state: AgentState) -> None:
+    """One measured call, so the first cost report has a latency before any task arrives."""
+    if isinstance(model, replay.ReplayGenerator | replay.ReplayEvaluator):
+        return
+    started = time.perf_counter()
+    if role == "inference":
+        generation = model.generate_records([WARMUP_RECORD])[0]
+        state.record_latency(generation.latency_s)
+    else:
+        model.score_calibrated(WARMUP_PAIRS)
+        state.record_latency((time.perf_counter() - started) / len(WARMUP_PAIRS))
+
+
+def _require_funds(client: PoQClient, needed_wei: int) -> None:
+    balance = client.balance_of(client.sender)
+    gas_margin = 10**16
+    if balance < needed_wei + gas_margin:
+        raise ConfigError(
+            f"key {client.sender} holds {balance / 1e18:.4f} ETH but needs about "
+            f"{(needed_wei + gas_margin) / 1e18:.4f} ETH (stake or fees plus gas): fund it first"
+        )
+
+
+def run_agent(config: AgentConfig, *, until: float | None = None) -> None:
+    agent = build_agent(config)
+    try:
+        agent.run(until=until, stop_when=agent.done if config.role == "requester" else None)
+    finally:
+        agent.state.close()

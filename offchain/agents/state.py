@@ -1,0 +1,164 @@
+"""An agent's durable state: block cursor, work items, salts, sent transactions. SQLite, one file per key.
+
+Everything an agent must remember across a crash is written here *before* the transaction that
+depends on it is sent: a score and its salt before `commitScore`, a cost and its salt before
+`commitCost`, an answer before `submitAnswer`. On restart the agent compares this with the chain.
+A lock file keyed by chain and address keeps two agents from running with the same key (they would
+race for nonces and lose transactions).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from offchain.errors import StateError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    task_id INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,            -- role-specific: assigned/answering/answered, selected/committing/...
+    data TEXT NOT NULL DEFAULT '{}', -- JSON: output, score, salt, reference ...
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS costs (
+    epoch INTEGER PRIMARY KEY,
+    latency_us INTEGER NOT NULL,
+    salt TEXT NOT NULL,
+    status TEXT NOT NULL             -- committing / committed / revealed
+);
+CREATE TABLE IF NOT EXISTS latencies (at REAL NOT NULL, seconds REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS txs (
+    tx_hash TEXT PRIMARY KEY, fn TEXT NOT NULL, task_id INTEGER, sent REAL NOT NULL
+);
+"""
+
+
+def lock_dir() -> Path:
+    """Where single-instance locks live (machine-wide, so two state dirs still cannot share a key)."""
+    from offchain.models.packages import cache_root
+
+    return cache_root() / "locks"
+
+
+class AgentState:
+    """The SQLite state of one agent (one key on one chain and contract)."""
+
+    def __init__(self, path: Path, *, chain_id: int, contract: str, address: str, role: str) -> None:
+        self.path = path
+        self.address = address
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_handle = _acquire_lock(chain_id, address, role)
+        self.db = sqlite3.connect(path, isolation_level=None)  # autocommit: each write is durable
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+        self._check_identity(chain_id, contract, address, role)
+
+    def close(self) -> None:
+        self.db.close()
+        fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
+        self._lock_handle.close()
+
+    def _check_identity(self, chain_id: int, contract: str, address: str, role: str) -> None:
+        expected = {"chain_id": str(chain_id), "contract": contract.lower(), "address": address.lower(), "role": role}
+        stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        if stored and any(stored.get(k) != v for k, v in expected.items()):
+            raise StateError(
+                f"state file {self.path} belongs to another agent "
+                f"({stored.get('role')} {stored.get('address')} on chain {stored.get('chain_id')} "
+                f"contract {stored.get('contract')}): use a different --state-dir"
+            )
+        for key, value in expected.items():
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------------ cursor
+
+    @property
+    def cursor(self) -> int | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'cursor'").fetchone()
+        return int(row[0]) if row else None
+
+    @cursor.setter
+    def cursor(self, block: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(block),))
+
+    # ------------------------------------------------------------------ items
+
+    def upsert(self, task_id: int, status: str, **data: Any) -> None:
+        """Set an item's status, merging `data` into what is stored."""
+        merged = {**self.item_data(task_id), **data}
+        self.db.execute(
+            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)", (task_id, status, json.dumps(merged), time.time())
+        )
+
+    def add_if_new(self, task_id: int, status: str, **data: Any) -> bool:
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?)", (task_id, status, json.dumps(data), time.time())
+        )
+        return cur.rowcount == 1
+
+    def item_data(self, task_id: int) -> dict[str, Any]:
+        row = self.db.execute("SELECT data FROM items WHERE task_id = ?", (task_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def items(self, *statuses: str) -> list[tuple[int, str, dict[str, Any]]]:
+        marks = ",".join("?" * len(statuses))
+        rows = self.db.execute(
+            f"SELECT task_id, status, data FROM items WHERE status IN ({marks}) ORDER BY task_id", statuses
+        ).fetchall()
+        return [(int(t), str(s), json.loads(d)) for t, s, d in rows]
+
+    # ------------------------------------------------------------------ costs and latencies
+
+    def record_latency(self, seconds: float) -> None:
+        self.db.execute("INSERT INTO latencies VALUES (?, ?)", (time.time(), seconds))
+
+    def mean_latency(self, last: int = 50) -> float | None:
+        row = self.db.execute(
+            "SELECT AVG(seconds) FROM (SELECT seconds FROM latencies ORDER BY at DESC LIMIT ?)", (last,)
+        ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    def cost_reports(self, *statuses: str) -> list[tuple[int, int, bytes, str]]:
+        marks = ",".join("?" * len(statuses))
+        rows = self.db.execute(
+            f"SELECT epoch, latency_us, salt, status FROM costs WHERE status IN ({marks}) ORDER BY epoch", statuses
+        ).fetchall()
+        return [(int(e), int(lat), bytes.fromhex(s), str(st)) for e, lat, s, st in rows]
+
+    def set_cost(self, epoch: int, latency_us: int, salt: bytes, status: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO costs VALUES (?, ?, ?, ?)", (epoch, latency_us, salt.hex(), status))
+
+    # ------------------------------------------------------------------ transactions
+
+    def record_tx(self, tx_hash: bytes, fn: str, task_id: int | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?)", ("0x" + tx_hash.hex(), fn, task_id, time.time()))
+
+
+def _acquire_lock(chain_id: int, address: str, role: str) -> Any:
+    directory = lock_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{chain_id}-{address.lower()}.lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the agent's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise StateError(
+            f"another agent ({owner}) is already running with key {address} on chain {chain_id}: "
+            "give every agent its own key (--key-index)"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}, {role}")
+    handle.flush()
+    return handle

@@ -1,0 +1,92 @@
+"""Replay models: outputs and scores read from a log instead of computed (the paper's own method).
+
+A fleet run logs every answer (`generations.jsonl`) and every score (`scores.jsonl`); agents given
+`replay:<log>` as their model answer and score from those lines, so the chain part of a round can be
+measured without model time. Lines are keyed by a hash of the text(s) they answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offchain.errors import ConfigError, DatasetError
+
+PREFIX = "replay:"
+
+
+def text_key(*texts: str) -> str:
+    return hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ReplayGeneration:
+    text: str
+    latency_s: float
+    prompt_tokens: int = 0
+    new_tokens: int = 0
+
+
+def _load(path: Path, who: str, field: str) -> dict[str, dict[str, Any]]:
+    if not path.is_file():
+        raise ConfigError(f"replay log {path} does not exist")
+    table: dict[str, dict[str, Any]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if row[field] == who:
+                    table[row["key"]] = row
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise DatasetError(str(path), number, f"not a replay line ({exc})") from None
+    if not table:
+        raise ConfigError(f"replay log {path} has no lines for {field} {who!r}")
+    return table
+
+
+class ReplayGenerator:
+    """Answers with the logged output of `model` for the same input text."""
+
+    def __init__(self, path: Path, model: str) -> None:
+        self.name = f"{PREFIX}{model}"
+        self._rows = _load(path, model, "model")
+
+    def generate_records(self, records: list[Any]) -> list[ReplayGeneration]:
+        out = []
+        for record in records:
+            row = self._rows.get(text_key(record.input))
+            if row is None:
+                raise ConfigError(f"{self.name}: no logged output for this input")
+            out.append(ReplayGeneration(str(row["output"]), float(row["latency_s"])))
+        return out
+
+
+class ReplayEvaluator:
+    """Scores with the logged calibrated score of `evaluator` for the same (reference, answer)."""
+
+    def __init__(self, path: Path, evaluator: str) -> None:
+        self.name = f"{PREFIX}{evaluator}"
+        self._rows = _load(path, evaluator, "evaluator")
+
+    def score_calibrated(self, pairs: list[tuple[str, str]]) -> list[float]:
+        out = []
+        for pair in pairs:
+            row = self._rows.get(text_key(*pair))
+            if row is None:
+                raise ConfigError(f"{self.name}: no logged score for this pair")
+            out.append(float(row["score"]))
+        return out
+
+
+def parse(spec: str) -> tuple[Path, str]:
+    """`replay:PATH#NAME` → (PATH, NAME)."""
+    body = spec.removeprefix(PREFIX)
+    path, sep, name = body.rpartition("#")
+    if not sep or not path or not name:
+        raise ConfigError(f"replay model must look like replay:PATH#NAME, got {spec!r}")
+    return Path(path), name
