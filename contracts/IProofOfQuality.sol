@@ -157,8 +157,9 @@ interface IProofOfQuality {
 
     // ------------------------------------------------------------------ registry
 
-    /// @notice Register as an inference or evaluator node, staking msg.value (>= minStake).
-    function register(Role role, string calldata model) external payable;
+    /// @notice Register as an inference (1) or evaluator (2) node, staking msg.value (>= minStake).
+    /// @dev `role` is a uint8 rather than Role so an out-of-range value gets a named error.
+    function register(uint8 role, string calldata model) external payable;
 
     /// @notice Add stake; a Suspended node back at minStake rejoins its pool.
     function addStake() external payable;

@@ -128,8 +128,9 @@ contract ProofOfQuality is IProofOfQuality {
     // ================================================================ registry
 
     /// @inheritdoc IProofOfQuality
-    function register(Role role, string calldata model) external payable {
-        if (role != Role.Inference && role != Role.Evaluator) revert InvalidRole(uint8(role));
+    function register(uint8 roleId, string calldata model) external payable {
+        if (roleId != uint8(Role.Inference) && roleId != uint8(Role.Evaluator)) revert InvalidRole(roleId);
+        Role role = Role(roleId);
         Node storage nd = _nodes[msg.sender];
         if (nd.status != Status.None && nd.status != Status.Exited) revert AlreadyRegistered(msg.sender);
         if (msg.value < MIN_STAKE) revert StakeBelowMinimum(msg.value, MIN_STAKE);
