@@ -84,7 +84,7 @@ class Agent:
     # ------------------------------------------------------------------ helpers
 
     def phase(self, task_id: int) -> str:
-        return PHASES[int(self.client.call("phaseOf", task_id)[0])]
+        return PHASES[int(self.client.call("phaseOf", task_id, block="pending")[0])]
 
     def send(self, fn: str, *args: Any, task_id: int | None = None, value: int = 0) -> Any:
         """Send and wait; the hash is recorded so a post-mortem can match transactions to items."""
@@ -105,15 +105,21 @@ class CostReporter:
         self.epoch_length = int(client.params()["epochLength"])
 
     def tick(self) -> None:
-        epoch = int(self.client.w3.eth.get_block("latest")["timestamp"]) // self.epoch_length
+        epoch = self.client.now() // self.epoch_length
         pending = self.state.cost_reports("committing", "committed")
         if not pending and self.state.mean_latency() is None:
             return
         node = self.client.node(self.client.sender)
+        if int(node["status"]) != 1:  # not Active (suspended or exiting): the contract takes no reports
+            return
         for reported_epoch, latency_us, salt, status in pending:
             digest = commitments.cost_commitment(
-                self.client.manifest.chain_id, self.client.address, reported_epoch, self.client.sender,
-                latency_us, salt,
+                self.client.manifest.chain_id,
+                self.client.address,
+                reported_epoch,
+                self.client.sender,
+                latency_us,
+                salt,
             )
             on_chain = bytes(node["costCommitment"]) == digest
             if reported_epoch == epoch and not on_chain:
@@ -125,7 +131,9 @@ class CostReporter:
                 log.info("revealed latency %.1f ms for epoch %d", latency_us / 1000, reported_epoch)
             elif reported_epoch < epoch:
                 self.state.set_cost(reported_epoch, latency_us, salt, "missed")
-        if epoch not in {e for e, *_ in self.state.cost_reports("committing", "committed", "revealed", "missed")}:
+        if epoch not in {
+            e for e, *_ in self.state.cost_reports("committing", "committed", "revealed", "missed")
+        }:
             self._commit(epoch)
 
     def _commit(self, epoch: int) -> None:

@@ -30,7 +30,9 @@ class InferenceAgent(Agent):
         self.generator = generator
 
     def on_event(self, name: str, args: Any) -> None:
-        self.state.add_if_new(int(args["taskId"]), "assigned", kind=int(args["taskKind"]), input=str(args["input"]))
+        self.state.add_if_new(
+            int(args["taskId"]), "assigned", kind=int(args["taskKind"]), input=str(args["input"])
+        )
 
     def work(self) -> None:
         for task_id, _, data in self.state.items("answering"):  # sent before a crash, or never sent
@@ -51,8 +53,13 @@ class InferenceAgent(Agent):
         for (task_id, _), generation in zip(todo, generations, strict=True):
             self.state.record_latency(generation.latency_s)
             # the answer is stored before it is sent: a restart re-sends it instead of regenerating
-            self.state.upsert(task_id, "answering", output=generation.text, latency_s=generation.latency_s,
-                              new_tokens=generation.new_tokens)
+            self.state.upsert(
+                task_id,
+                "answering",
+                output=generation.text,
+                latency_s=generation.latency_s,
+                new_tokens=generation.new_tokens,
+            )
             self._answer(task_id, generation.text)
 
     def _answer(self, task_id: int, output: str) -> None:
@@ -61,4 +68,6 @@ class InferenceAgent(Agent):
         log.info("answered task %d (%d chars)", task_id, len(output))
 
     def _answered_on_chain(self, task_id: int) -> bool:
-        return bool(self.client.events("TaskAnswered", from_block=self.client.manifest.block_number, taskId=task_id))
+        return bool(
+            self.client.events("TaskAnswered", from_block=self.client.manifest.block_number, taskId=task_id)
+        )

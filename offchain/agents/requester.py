@@ -54,8 +54,11 @@ class RequesterAgent(Agent):
         return self.state.items("settled")
 
     def done(self) -> bool:
-        return self.opened_count >= len(self.records) and not self.state.items("opened", "revealed") \
+        return (
+            self.opened_count >= len(self.records)
+            and not self.state.items("opened", "revealed")
             and not self._pending()
+        )
 
     # ------------------------------------------------------------------ the loop
 
@@ -83,7 +86,13 @@ class RequesterAgent(Agent):
         for task_id, status, data in self.state.items("opened", "revealed"):
             phase = self.phase(task_id)
             if phase == "Answered" and status == "opened":
-                self.send("revealReference", task_id, data["reference"], bytes.fromhex(data["salt"]), task_id=task_id)
+                self.send(
+                    "revealReference",
+                    task_id,
+                    data["reference"],
+                    bytes.fromhex(data["salt"]),
+                    task_id=task_id,
+                )
                 self.state.upsert(task_id, "revealed")
             elif phase in ("Closed", "Lapsed"):
                 self.send("finalize", task_id, task_id=task_id)
@@ -94,7 +103,12 @@ class RequesterAgent(Agent):
     def _open(self, record: Any) -> None:
         salt = commitments.new_salt()
         digest = commitments.reference_commitment(record.reference, salt)
-        entry = {"record_id": record.id, "task": record.task, "reference": record.reference, "salt": salt.hex()}
+        entry = {
+            "record_id": record.id,
+            "task": record.task,
+            "reference": record.reference,
+            "salt": salt.hex(),
+        }
         self._set_meta(f"pending:{digest.hex()}", json.dumps(entry))  # before the transaction
         self._set_meta("opened_count", str(self.opened_count + 1))
         try:
@@ -116,7 +130,10 @@ class RequesterAgent(Agent):
             for e in self.client.events("RewardSettled", from_block=start, taskId=task_id)
         }
         self.state.upsert(
-            task_id, "settled", phase=self.phase(task_id), rewards=rewards,
+            task_id,
+            "settled",
+            phase=self.phase(task_id),
+            rewards=rewards,
             quality=int(finalized[0]["args"]["quality"]) / WAD if finalized else None,
         )
 

@@ -49,10 +49,15 @@ def build_agent(config: AgentConfig) -> Any:
     """Everything up to the loop; errors are one-line PoQErrors (bad model, URL, manifest, funds, key)."""
     if config.role not in (*ROLES, "requester"):
         raise ConfigError(f"unknown role {config.role!r}: use inference, evaluator or requester")
+    if config.role != "requester":
+        check_model_name(config.role, config.model)
     client = PoQClient.connect(config.rpc_url, config.account, config.deployments_dir)
     state = AgentState(
-        state_path(config, client.manifest.chain_id), chain_id=client.manifest.chain_id,
-        contract=client.address, address=client.sender, role=config.role,
+        state_path(config, client.manifest.chain_id),
+        chain_id=client.manifest.chain_id,
+        contract=client.address,
+        address=client.sender,
+        role=config.role,
     )
     try:
         return _build(config, client, state)
@@ -72,8 +77,7 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState) -> Any:
         chosen = sample(records, config.tasks or len(records), config.seed)
         _require_funds(client, len(chosen) * int(client.call("maxPayout")))
         return RequesterAgent(client, state, chosen, poll_s=config.poll_s)
-    if not config.model:
-        raise ConfigError(f"an {config.role} agent needs --model NAME (see `poq models list`)")
+    model_name = str(config.model)  # present: build_agent checked it
     node = client.node(client.sender)
     registered = int(node["status"]) == 1
     if registered and int(node["role"]) != ROLES[config.role]:
@@ -81,11 +85,11 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState) -> Any:
     stake = config.stake_wei if config.stake_wei is not None else int(client.params()["minStake"])
     if not registered:
         _require_funds(client, stake)
-    model = load_model(config.role, config.model)
+    model = load_model(config.role, model_name)
     _warm_up(config.role, model, state)
     if not registered:
-        client.transact("register", ROLES[config.role], config.model, value=stake)
-        log.info("registered %s as %s node %s", client.sender, config.role, config.model)
+        client.transact("register", ROLES[config.role], model_name, value=stake)
+        log.info("registered %s as %s node %s", client.sender, config.role, model_name)
     if config.role == "inference":
         from offchain.agents.inference import InferenceAgent
 
@@ -95,14 +99,25 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState) -> Any:
     return EvaluatorAgent(client, state, model, poll_s=config.poll_s)
 
 
+def check_model_name(role: str, name: str | None) -> None:
+    """Unknown names fail at once, with a did-you-mean, before any connection or import of torch."""
+    if not name:
+        raise ConfigError(f"an {role} agent needs --model NAME (see `poq models list`)")
+    if name.startswith(replay.PREFIX):
+        replay.parse(name)
+        return
+    from offchain.models.registry import EVALUATORS, GENERATORS
+
+    (GENERATORS if role == "inference" else EVALUATORS).get(name)
+
+
 def load_model(role: str, name: str) -> Any:
     if name.startswith(replay.PREFIX):
         path, who = replay.parse(name)
         return replay.ReplayGenerator(path, who) if role == "inference" else replay.ReplayEvaluator(path, who)
-    from offchain.models.registry import EVALUATORS, GENERATORS, load_evaluator, load_generator
-
-    (GENERATORS if role == "inference" else EVALUATORS).get(name)  # unknown names fail before torch loads
     import torch
+
+    from offchain.models.registry import load_evaluator, load_generator
 
     # agents share the machine: one thread each beats oversubscribed cores (10x here); POQ_TORCH_THREADS overrides
     torch.set_num_threads(int(os.environ.get("POQ_TORCH_THREADS", "1")))

@@ -67,7 +67,12 @@ class AgentState:
         self._lock_handle.close()
 
     def _check_identity(self, chain_id: int, contract: str, address: str, role: str) -> None:
-        expected = {"chain_id": str(chain_id), "contract": contract.lower(), "address": address.lower(), "role": role}
+        expected = {
+            "chain_id": str(chain_id),
+            "contract": contract.lower(),
+            "address": address.lower(),
+            "role": role,
+        }
         stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         if stored and any(stored.get(k) != v for k, v in expected.items()):
             raise StateError(
@@ -95,12 +100,14 @@ class AgentState:
         """Set an item's status, merging `data` into what is stored."""
         merged = {**self.item_data(task_id), **data}
         self.db.execute(
-            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)", (task_id, status, json.dumps(merged), time.time())
+            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
+            (task_id, status, json.dumps(merged), time.time()),
         )
 
     def add_if_new(self, task_id: int, status: str, **data: Any) -> bool:
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?)", (task_id, status, json.dumps(data), time.time())
+            "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?)",
+            (task_id, status, json.dumps(data), time.time()),
         )
         return cur.rowcount == 1
 
@@ -129,17 +136,22 @@ class AgentState:
     def cost_reports(self, *statuses: str) -> list[tuple[int, int, bytes, str]]:
         marks = ",".join("?" * len(statuses))
         rows = self.db.execute(
-            f"SELECT epoch, latency_us, salt, status FROM costs WHERE status IN ({marks}) ORDER BY epoch", statuses
+            f"SELECT epoch, latency_us, salt, status FROM costs WHERE status IN ({marks}) ORDER BY epoch",
+            statuses,
         ).fetchall()
         return [(int(e), int(lat), bytes.fromhex(s), str(st)) for e, lat, s, st in rows]
 
     def set_cost(self, epoch: int, latency_us: int, salt: bytes, status: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO costs VALUES (?, ?, ?, ?)", (epoch, latency_us, salt.hex(), status))
+        self.db.execute(
+            "INSERT OR REPLACE INTO costs VALUES (?, ?, ?, ?)", (epoch, latency_us, salt.hex(), status)
+        )
 
     # ------------------------------------------------------------------ transactions
 
     def record_tx(self, tx_hash: bytes, fn: str, task_id: int | None) -> None:
-        self.db.execute("INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?)", ("0x" + tx_hash.hex(), fn, task_id, time.time()))
+        self.db.execute(
+            "INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?)", ("0x" + tx_hash.hex(), fn, task_id, time.time())
+        )
 
 
 def _acquire_lock(chain_id: int, address: str, role: str) -> Any:

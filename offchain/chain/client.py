@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
+from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import EventData, TxReceipt
 
@@ -38,6 +38,8 @@ class PoQClient:
         self._nonce: int | None = None
         self._chain_id = manifest.chain_id
         self._fees: dict[str, int] | None = None
+        # eth-tester cannot estimate on "pending"; it mines every transaction at once anyway
+        self._estimate_block = None if isinstance(w3.provider, EthereumTesterProvider) else "pending"
         # A fixed gas limit skips estimation (one RPC round trip and one EVM run per transaction);
         # a revert then shows up in the receipt and is decoded by replaying the call.
         self.fixed_gas: int | None = None
@@ -82,11 +84,16 @@ class PoQClient:
 
     # ------------------------------------------------------------------ reads
 
-    def call(self, fn_name: str, *args: Any) -> Any:
-        """Call a view function; reverts become named exceptions."""
+    def call(self, fn_name: str, *args: Any, block: str | int = "latest") -> Any:
+        """Call a view function; reverts become named exceptions.
+
+        `block="pending"` evaluates with the current time: on a chain that mines only on transactions
+        (anvil's automine) the latest block's clock stands still, so a deadline read there never passes.
+        Agents read time-dependent views (phases) that way.
+        """
         fn = getattr(self.contract.functions, fn_name)(*args)
         try:
-            return fn.call({"from": self.account.address} if self.account else {})
+            return fn.call({"from": self.account.address} if self.account else {}, block_identifier=block)
         except Exception as exc:  # web3 and eth-tester raise unrelated types for a revert
             raise self._decode(exc) from None
 
@@ -100,6 +107,10 @@ class PoQClient:
 
     def task(self, task_id: int) -> dict[str, Any]:
         return self._as_dict("getTask", self.call("getTask", task_id))
+
+    def now(self) -> int:
+        """The chain's clock for the next block (see `call`)."""
+        return int(self.w3.eth.get_block("pending")["timestamp"])
 
     def balance_of(self, address: str) -> int:
         return int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
@@ -117,7 +128,11 @@ class PoQClient:
         gas = gas or self.fixed_gas
         if gas is None:
             try:
-                gas = int(fn.estimate_gas({"from": sender, "value": value}) * GAS_HEADROOM) + 10_000
+                # estimated on the pending block: its clock is the one the transaction will see
+                estimate = fn.estimate_gas(
+                    {"from": sender, "value": value}, block_identifier=self._estimate_block
+                )
+                gas = int(estimate * GAS_HEADROOM) + 10_000
             except Exception as exc:
                 raise self._decode(exc) from None
         tx = fn.build_transaction(
@@ -157,7 +172,13 @@ class PoQClient:
     def _explain_failure(self, tx_hash: bytes, block_number: int) -> Exception:
         """Replay a reverted transaction as a call on the state before its block to decode why."""
         tx = self.w3.eth.get_transaction(tx_hash)
-        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
+        call = {
+            "from": tx["from"],
+            "to": tx["to"],
+            "data": tx["input"],
+            "value": tx["value"],
+            "gas": tx["gas"],
+        }
         try:
             self.w3.eth.call(call, block_identifier=max(0, block_number - 1))  # type: ignore[arg-type]
         except Exception as exc:

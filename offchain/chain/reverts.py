@@ -112,7 +112,8 @@ def revert_data(exc: BaseException) -> bytes | None:
     return None
 
 
-_BYTES_REPR = re.compile(r"""b(['"])(.*?)(?<!\\)\1""", re.S)
+# A Python bytes literal; an escaped backslash before the closing quote ends it (b'..\\').
+_BYTES_REPR = re.compile(r"""b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*\"""", re.S)
 _HEX_DATA = re.compile(r"0x[0-9a-fA-F]{8,}")
 
 

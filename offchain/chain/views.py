@@ -105,7 +105,10 @@ def task_story(client: PoQClient, task_id: int) -> dict[str, Any]:
     finalized = client.events("TaskFinalized", from_block=start, taskId=task_id)
     story["quality"] = int(finalized[0]["args"]["quality"]) / WAD if finalized else None
     story["rewards"] = {
-        str(e["args"]["account"]): {"reward": int(e["args"]["rewardWad"]) / WAD, "wei": int(e["args"]["amountWei"])}
+        str(e["args"]["account"]): {
+            "reward": int(e["args"]["rewardWad"]) / WAD,
+            "wei": int(e["args"]["amountWei"]),
+        }
         for e in client.events("RewardSettled", from_block=start, taskId=task_id)
     }
     return story

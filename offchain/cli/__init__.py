@@ -30,6 +30,8 @@ _SUBCOMMANDS = {
     "fleet": "offchain.cli.fleet_cmds:fleet_group",
     "demo": "offchain.cli.demo_cmds:demo_cmd",
     "simulate": "offchain.cli.simulate_cmds:simulate_cmd",
+    "eval": "offchain.cli.eval_cmds:eval_group",
+    "report": "offchain.cli.report_cmds:report_cmd",
 }
 
 

@@ -21,32 +21,62 @@ def agent_group() -> None:
 @key_options
 @rpc_url_option
 @deployments_option
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path(".poq/agents"),
-              show_default=True, help="Where the agent keeps its SQLite state.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".poq/agents"),
+    show_default=True,
+    help="Where the agent keeps its SQLite state.",
+)
 @click.option("--stake", type=float, default=None, help="ETH to stake when registering (default: minStake).")
-@click.option("--poll", "poll_s", type=float, default=0.2, show_default=True, help="Seconds between chain polls.")
-@click.option("--dataset", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Requester: records to open tasks from (JSONL/JSON/CSV/Parquet).")
+@click.option(
+    "--poll", "poll_s", type=float, default=0.2, show_default=True, help="Seconds between chain polls."
+)
+@click.option(
+    "--dataset",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Requester: records to open tasks from (JSONL/JSON/CSV/Parquet).",
+)
 @click.option("--tasks", type=click.IntRange(min=1), default=None, help="Requester: how many tasks to open.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Requester: sampling seed.")
 @click.option("--for", "seconds", type=float, default=None, help="Stop after this many seconds.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every action.")
 def agent_run_cmd(
-    role: str, model: str | None, key_index: int, private_key: str | None, rpc_url: str, deployments_dir: str,
-    state_dir: Path, stake: float | None, poll_s: float, dataset: Path | None, tasks: int | None, seed: int,
-    seconds: float | None, verbose: bool,
+    role: str,
+    model: str | None,
+    key_index: int,
+    private_key: str | None,
+    rpc_url: str,
+    deployments_dir: str,
+    state_dir: Path,
+    stake: float | None,
+    poll_s: float,
+    dataset: Path | None,
+    tasks: int | None,
+    seed: int,
+    seconds: float | None,
+    verbose: bool,
 ) -> None:
     """Watch the chain and act each round until stopped (Ctrl-C or SIGTERM)."""
     import time
 
     from offchain.agents.runner import AgentConfig, run_agent
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(message)s"
+    )
     config = AgentConfig(
-        role=role, model=model, rpc_url=rpc_url, deployments_dir=Path(deployments_dir), state_dir=state_dir,
+        role=role,
+        model=model,
+        rpc_url=rpc_url,
+        deployments_dir=Path(deployments_dir),
+        state_dir=state_dir,
         account=load_account(key_index, private_key),
-        stake_wei=int(stake * 10**18) if stake is not None else None, poll_s=poll_s,
-        dataset=dataset, tasks=tasks, seed=seed,
+        stake_wei=int(stake * 10**18) if stake is not None else None,
+        poll_s=poll_s,
+        dataset=dataset,
+        tasks=tasks,
+        seed=seed,
     )
     run_agent(config, until=time.monotonic() + seconds if seconds else None)

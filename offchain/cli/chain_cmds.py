@@ -27,10 +27,18 @@ def chain_group() -> None:
 
 @chain_group.command("up")
 @port_option
-@click.option("--state", "state_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Load and save the chain state here, so a restarted chain keeps it.")
-@click.option("--block-time", type=click.IntRange(min=1), default=None,
-              help="Mine a block every N seconds instead of on every transaction.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Load and save the chain state here, so a restarted chain keeps it.",
+)
+@click.option(
+    "--block-time",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Mine a block every N seconds instead of on every transaction.",
+)
 @state_dir_option
 def chain_up_cmd(port: int, state_file: Path | None, block_time: int | None, state_dir: Path) -> None:
     """Start anvil in the background (no-op if one already answers on the port)."""
@@ -40,7 +48,9 @@ def chain_up_cmd(port: int, state_file: Path | None, block_time: int | None, sta
     if status.already_running:
         click.echo(f"chain already running at {status.rpc_url} (chain id {status.chain_id})")
     else:
-        click.echo(f"chain up at {status.rpc_url} (chain id {status.chain_id}, pid {status.pid}, log {status.log_path})")
+        click.echo(
+            f"chain up at {status.rpc_url} (chain id {status.chain_id}, pid {status.pid}, log {status.log_path})"
+        )
 
 
 @chain_group.command("down")
@@ -67,6 +77,8 @@ def chain_status_cmd(port: int, state_dir: Path, as_json: bool) -> None:
         click.echo(json.dumps(asdict(status), default=str, indent=2))
     elif status.running:
         pid = f", pid {status.pid}" if status.pid else " (not started by poq)"
-        click.echo(f"running at {status.rpc_url}: chain id {status.chain_id}, block {status.block_number}{pid}")
+        click.echo(
+            f"running at {status.rpc_url}: chain id {status.chain_id}, block {status.block_number}{pid}"
+        )
     else:
         click.echo(f"not running on port {port}")

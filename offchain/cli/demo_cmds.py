@@ -1,4 +1,4 @@
-"""`poq demo`: a local chain, a fresh deployment and the on-chain balances, in one command."""
+"""`poq demo`: a local chain, a fresh deployment, a small fleet on real tasks, the on-chain balances."""
 
 from __future__ import annotations
 
@@ -11,23 +11,18 @@ from offchain.cli.options import deployments_option
 
 @click.command("demo")
 @click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
+@click.option(
+    "--tasks", type=click.IntRange(min=1), default=None, help="Tasks to run (default 6: 4 SQuAD, 2 CNN/DM)."
+)
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @deployments_option
-def demo_cmd(port: int, deployments_dir: str) -> None:
-    """Start anvil (if needed), deploy PoQ and print the contract and its balances table."""
-    from deploy.compiler import compile_contracts
-    from deploy.deployer import connect, deploy_poq, dev_account
-    from deploy.localchain import chain_up
-    from offchain.chain.client import PoQClient
-    from offchain.chain.views import node_rows
-    from offchain.cli.query_cmds import print_balances
-    from offchain.protocol import Params
+def demo_cmd(port: int, tasks: int | None, run_dir: Path | None, deployments_dir: str) -> None:
+    """Start anvil, deploy PoQ, run 3 generators and 3 evaluators (K = 3) on real SQuAD and CNN/DM
+    tasks, and print the balances settled on chain."""
+    from offchain.cli.fleet_cmds import run_fleet_and_print
 
-    status = chain_up(port=port)
-    click.echo(f"chain at {status.rpc_url} (chain id {status.chain_id})")
-    w3 = connect(status.rpc_url)
-    manifest = deploy_poq(w3, dev_account(0), Params(), artifacts=compile_contracts(),
-                          deployments_dir=Path(deployments_dir))
-    click.echo(f"ProofOfQuality deployed at {manifest.address} (block {manifest.block_number})")
-    client = PoQClient(w3, manifest)
-    print_balances(client.address, node_rows(client))
-    click.echo(f"stop the chain with `poq chain down --port {port}`")
+    run_fleet_and_print(None, tasks, None, port, run_dir, Path(deployments_dir))
+    click.echo(
+        "the chain keeps running: try `poq balances` and `poq task show 1`; "
+        f"stop it with `poq chain down --port {port}`"
+    )

@@ -50,12 +50,22 @@ def _parse_overrides(values: tuple[str, ...]) -> dict[str, str]:
 @deployments_option
 @key_options
 @contracts_option
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a deployment parameter, e.g. k=2, betaF=0.25, aggregation=median.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a deployment parameter, e.g. k=2, betaF=0.25, aggregation=median.",
+)
 @json_option
 def deploy_cmd(
-    rpc_url: str, deployments_dir: str, key_index: int, private_key: str | None,
-    contracts_dir: Path | None, params: tuple[str, ...], as_json: bool,
+    rpc_url: str,
+    deployments_dir: str,
+    key_index: int,
+    private_key: str | None,
+    contracts_dir: Path | None,
+    params: tuple[str, ...],
+    as_json: bool,
 ) -> None:
     """Deploy the PoQ contract and write deployments/<chainId>.json."""
     from deploy.compiler import compile_contracts
@@ -65,8 +75,11 @@ def deploy_cmd(
     parameters = Params().with_overrides(_parse_overrides(params))
     w3 = connect(rpc_url)
     manifest = deploy_poq(
-        w3, load_account(key_index, private_key), parameters,
-        artifacts=compile_contracts(contracts_dir), deployments_dir=Path(deployments_dir),
+        w3,
+        load_account(key_index, private_key),
+        parameters,
+        artifacts=compile_contracts(contracts_dir),
+        deployments_dir=Path(deployments_dir),
     )
     if as_json:
         click.echo(json.dumps({k: v for k, v in manifest.__dict__.items() if k != "abi"}, indent=2))

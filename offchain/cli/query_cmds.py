@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from offchain.cli.options import deployments_option, eth, json_option, key_options, load_account, rpc_url_option
+from offchain.cli.options import (
+    deployments_option,
+    eth,
+    json_option,
+    key_options,
+    load_account,
+    rpc_url_option,
+)
 
 
 def _client(rpc_url: str, deployments_dir: str, account: Any = None) -> Any:
@@ -61,14 +68,20 @@ def task_show_cmd(task_id: int, rpc_url: str, deployments_dir: str, as_json: boo
     if as_json:
         click.echo(json.dumps(story, indent=2))
         return
-    click.echo(f"task {task_id}: {story['phase']} (deadline {story['deadline']}), fee {eth(story['fee_wei'])} ETH")
+    click.echo(
+        f"task {task_id}: {story['phase']} (deadline {story['deadline']}), fee {eth(story['fee_wei'])} ETH"
+    )
     click.echo(f"  requester {story['requester']}\n  node      {story['node']}")
     for key in ("input", "output", "reference"):
         text = story[key]
         if text is not None:
             click.echo(f"  {key:<9} {_clip(text)}")
     for seat in story["evaluators"]:
-        state = f"score {seat['score']:g}" if seat["revealed"] else ("committed" if seat["committed"] else "silent")
+        state = (
+            f"score {seat['score']:g}"
+            if seat["revealed"]
+            else ("committed" if seat["committed"] else "silent")
+        )
         click.echo(f"  evaluator {seat['address']}  {state}")
     if story["quality"] is not None:
         click.echo(f"  quality Q = {story['quality']:.4f}")
@@ -103,13 +116,30 @@ def print_balances(address: str, rows: list[Any]) -> None:
     from rich.table import Table
 
     table = Table(title=f"PoQ balances at {address}", title_justify="left")
-    for header in ("node", "role", "model", "status", "stake ETH", "balance ETH", "cum. reward",
-                   "jobs", "avg reward", "latency ms"):
+    for header in (
+        "node",
+        "role",
+        "model",
+        "status",
+        "stake ETH",
+        "balance ETH",
+        "cum. reward",
+        "jobs",
+        "avg reward",
+        "latency ms",
+    ):
         table.add_column(header, justify="left" if header in {"node", "role", "model", "status"} else "right")
     for row in rows:
         table.add_row(
-            row.address[:10] + "…", row.role, row.model, row.status, eth(row.stake_wei), eth(row.balance_wei),
-            f"{row.cumulative_reward:+.3f}", str(row.jobs), f"{row.average_reward:+.3f}",
+            row.address[:10] + "…",
+            row.role,
+            row.model,
+            row.status,
+            eth(row.stake_wei),
+            eth(row.balance_wei),
+            f"{row.cumulative_reward:+.3f}",
+            str(row.jobs),
+            f"{row.average_reward:+.3f}",
             f"{row.latency_ms:.1f}" if row.latency_ms is not None else "-",
         )
     if not rows:
@@ -122,8 +152,9 @@ def print_balances(address: str, rows: list[Any]) -> None:
 @deployments_option
 @key_options
 @click.option("--amount", type=click.IntRange(min=1), default=None, help="Wei to withdraw (default: all).")
-def withdraw_cmd(rpc_url: str, deployments_dir: str, key_index: int, private_key: str | None,
-                 amount: int | None) -> None:
+def withdraw_cmd(
+    rpc_url: str, deployments_dir: str, key_index: int, private_key: str | None, amount: int | None
+) -> None:
     """Withdraw the signer's credited balance (rewards and refunds)."""
     client = _client(rpc_url, deployments_dir, load_account(key_index, private_key))
     available = int(client.node(client.sender)["balance"])
@@ -132,4 +163,6 @@ def withdraw_cmd(rpc_url: str, deployments_dir: str, key_index: int, private_key
         click.echo(f"{client.sender} has nothing to withdraw")
         return
     receipt = client.transact("withdraw", value)
-    click.echo(f"withdrew {eth(value)} ETH to {client.sender} (tx 0x{bytes(receipt['transactionHash']).hex()})")
+    click.echo(
+        f"withdrew {eth(value)} ETH to {client.sender} (tx 0x{bytes(receipt['transactionHash']).hex()})"
+    )

@@ -38,10 +38,20 @@ def simulate_cmd() -> None:
 
 @simulate_cmd.command("run")
 @click.argument("run_dir", required=False, type=click.Path(file_okay=False))
-@click.option("--scores", "scores_path", type=click.Path(dir_okay=False), default=None,
-              help="scores.jsonl: {record, node, evaluator, score} per line (overrides RUN_DIR's).")
-@click.option("--costs", "costs_path", type=click.Path(dir_okay=False), default=None,
-              help="costs.json: {inference: {node: ms}, evaluator: {name: ms}} (overrides RUN_DIR's).")
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="scores.jsonl: {record, node, evaluator, score} per line (overrides RUN_DIR's).",
+)
+@click.option(
+    "--costs",
+    "costs_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="costs.json: {inference: {node: ms}, evaluator: {name: ms}} (overrides RUN_DIR's).",
+)
 @click.option("--rounds", type=click.IntRange(min=1), default=5000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--k", type=click.IntRange(min=1), default=3, show_default=True, help="Evaluators per round.")
@@ -50,21 +60,53 @@ def simulate_cmd() -> None:
 @click.option("--alpha-m", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--beta-m", type=click.FloatRange(min=0), default=0.3, show_default=True)
 @click.option("--aggregation", type=click.Choice(AGGREGATIONS), default="mean", show_default=True)
-@click.option("--exact-rounds", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Also settle the first N rounds in WAD integers and report the float difference.")
-@click.option("--replay-onchain", "replay_n", type=click.IntRange(min=1), default=None,
-              help="Replay the first N rounds on the real contract (embedded EVM) and compare to the wei.")
+@click.option(
+    "--exact-rounds",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Also settle the first N rounds in WAD integers and report the float difference.",
+)
+@click.option(
+    "--replay-onchain",
+    "replay_n",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Replay the first N rounds on the real contract (embedded EVM) and compare to the wei.",
+)
 @json_option
-def run_cmd(run_dir: str | None, scores_path: str | None, costs_path: str | None, rounds: int, seed: int,
-            k: int, alpha_f: float, beta_f: float, alpha_m: float, beta_m: float, aggregation: str,
-            exact_rounds: int, replay_n: int | None, as_json: bool) -> None:
+def run_cmd(
+    run_dir: str | None,
+    scores_path: str | None,
+    costs_path: str | None,
+    rounds: int,
+    seed: int,
+    k: int,
+    alpha_f: float,
+    beta_f: float,
+    alpha_m: float,
+    beta_m: float,
+    aggregation: str,
+    exact_rounds: int,
+    replay_n: int | None,
+    as_json: bool,
+) -> None:
     """Simulate ROUNDS rounds and print average reward, latency, cost and jobs per node."""
     from simulation.inputs import load_inputs
     from simulation.montecarlo import SimConfig, simulate
 
     inputs = load_inputs(run_dir, scores_path=scores_path, costs_path=costs_path)
-    config = SimConfig(rounds=rounds, seed=seed, k=k, alpha_f=alpha_f, beta_f=beta_f, alpha_m=alpha_m,
-                       beta_m=beta_m, aggregation=aggregation, exact_rounds=exact_rounds)
+    config = SimConfig(
+        rounds=rounds,
+        seed=seed,
+        k=k,
+        alpha_f=alpha_f,
+        beta_f=beta_f,
+        alpha_m=alpha_m,
+        beta_m=beta_m,
+        aggregation=aggregation,
+        exact_rounds=exact_rounds,
+    )
     result = simulate(inputs, config)
     replay = None
     if replay_n is not None:
@@ -79,12 +121,16 @@ def run_cmd(run_dir: str | None, scores_path: str | None, costs_path: str | None
         return
     print_table(result)
     if result.exact is not None:
-        click.echo(f"exact: {len(result.exact.node_reward)} rounds in WAD, "
-                   f"max |float − WAD| = {result.exact.max_float_diff:.3g}")
+        click.echo(
+            f"exact: {len(result.exact.node_reward)} rounds in WAD, "
+            f"max |float − WAD| = {result.exact.max_float_diff:.3g}"
+        )
     if replay is not None:
         wei = max(replay.max_wad_diff, replay.max_wei_diff)
-        click.echo(f"replay: {replay.rounds} rounds on chain, max |on-chain − simulated| = {wei} wei "
-                   f"(float equations within {replay.max_float_diff:.3g})")
+        click.echo(
+            f"replay: {replay.rounds} rounds on chain, max |on-chain − simulated| = {wei} wei "
+            f"(float equations within {replay.max_float_diff:.3g})"
+        )
 
 
 def print_table(result: Any) -> None:
@@ -93,15 +139,22 @@ def print_table(result: Any) -> None:
     from rich.table import Table
 
     c = result.config
-    table = Table(title=f"PoQ Monte Carlo: {c.rounds} rounds, K={c.k}, {c.aggregation}",
-                  caption=f"seed {c.seed}; αF {c.alpha_f:g}, βF {c.beta_f:g}, "
-                          f"αM {c.alpha_m:g}, βM {c.beta_m:g}",
-                  title_justify="left", caption_justify="left")
+    table = Table(
+        title=f"PoQ Monte Carlo: {c.rounds} rounds, K={c.k}, {c.aggregation}",
+        caption=f"seed {c.seed}; αF {c.alpha_f:g}, βF {c.beta_f:g}, αM {c.alpha_m:g}, βM {c.beta_m:g}",
+        title_justify="left",
+        caption_justify="left",
+    )
     for header in ("node", "avg reward", "latency ms", "cost", "jobs"):
         table.add_column(header, justify="left" if header == "node" else "right")
     for role, stats in (("inference", result.inference), ("eval", result.evaluator)):
         for name, row in stats.as_dict().items():
             reward = "-" if row["avg_reward"] is None else f"{row['avg_reward']:.3f}"
-            table.add_row(f"{role} {name}", reward, f"{row['avg_latency_ms']:.1f}", f"{row['cost_norm']:.3f}",
-                          str(row["jobs"]))
+            table.add_row(
+                f"{role} {name}",
+                reward,
+                f"{row['avg_latency_ms']:.1f}",
+                f"{row['cost_norm']:.3f}",
+                str(row["jobs"]),
+            )
     Console(width=120).print(table)

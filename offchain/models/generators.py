@@ -148,7 +148,8 @@ class Generator:
         for task in {r.task for r in records}:
             idx = [i for i, r in enumerate(records) if r.task == task]
             cap = self.decoding.qa_max_new_tokens if task == "extractive_qa" else None
-            for i, gen in zip(idx, self.generate([self.format_prompt(records[i]) for i in idx], cap), strict=True):
+            prompts = [self.format_prompt(records[i]) for i in idx]
+            for i, gen in zip(idx, self.generate(prompts, cap), strict=True):
                 results[i] = gen
         return [g for g in results if g is not None]
 

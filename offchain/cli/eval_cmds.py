@@ -1,0 +1,138 @@
+"""`poq eval run RUN_DIR` (the evaluation pipeline, resumable) and `poq eval status RUN_DIR`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (text or "").split(",") if n.strip())
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """The paper's evaluation pipeline: generations, F1, evaluator scores, judge, profiles, costs."""
+
+
+@eval_group.command("run")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--squad",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQuAD v1.1 dev file [default: ../shared/data/squad_v1.1_dev.jsonl].",
+)
+@click.option(
+    "--cnndm",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CNN/DailyMail test file [default: ../shared/data/cnn_dailymail_test.jsonl].",
+)
+@click.option("--n-squad", type=click.IntRange(min=0), default=200, show_default=True)
+@click.option("--n-cnndm", type=click.IntRange(min=0), default=200, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--generators", default=None, help="Comma-separated generator names [default: installed].")
+@click.option("--evaluators", default=None, help="Comma-separated evaluator names [default: installed].")
+@click.option(
+    "--heavy-subset",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Records per task a heavy generator answers when no GPU is present.",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Summary length cap (QA answers are capped at 32 tokens).",
+)
+@click.option(
+    "--judge-endpoint",
+    envvar="POQ_JUDGE_ENDPOINT",
+    default=None,
+    help="OpenAI-compatible base URL for the judge (else a local generator judges).",
+)
+@click.option(
+    "--judge-model",
+    default=None,
+    help="Model name at the endpoint, or the local generator [default: strongest installed].",
+)
+@click.option(
+    "--judge-samples",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Judged answers per (task, model).",
+)
+@click.option(
+    "--profile-prompts",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Prompts timed at batch 1 per generator (after 3 warm-ups).",
+)
+@click.option("--stages", default=None, help="Comma-separated stages to run [default: all, in order].")
+def run_cmd(
+    run_dir: Path,
+    squad: Path | None,
+    cnndm: Path | None,
+    n_squad: int,
+    n_cnndm: int,
+    seed: int,
+    generators: str | None,
+    evaluators: str | None,
+    heavy_subset: int,
+    batch_size: int,
+    max_new_tokens: int,
+    judge_endpoint: str | None,
+    judge_model: str | None,
+    judge_samples: int,
+    profile_prompts: int,
+    stages: str | None,
+) -> None:
+    """Run (or resume) the evaluation pipeline in RUN_DIR; finished work is skipped.
+
+    Torch uses POQ_TORCH_THREADS threads (default 1; set 2 or more on a quiet machine).
+    """
+    from simulation.pipeline import PipelineConfig, run_pipeline
+    from simulation.pipeline.config import DEFAULT_CNNDM, DEFAULT_SQUAD, parse_stages
+    from simulation.pipeline.progress import RichReporter
+
+    config = PipelineConfig(
+        run_dir=run_dir,
+        squad=squad or DEFAULT_SQUAD,
+        cnndm=cnndm or DEFAULT_CNNDM,
+        n_squad=n_squad,
+        n_cnndm=n_cnndm,
+        seed=seed,
+        generators=_names(generators),
+        evaluators=_names(evaluators),
+        heavy_subset=heavy_subset,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        judge_endpoint=judge_endpoint,
+        judge_model=judge_model,
+        judge_samples=judge_samples,
+        profile_prompts=profile_prompts,
+        stages=parse_stages(stages),
+    )
+    summary = run_pipeline(config, RichReporter())
+    click.echo(
+        f"done: {', '.join(summary.stages)}; {summary.generated} answers generated, "
+        f"{summary.scored} scored, {summary.judged} judged ({summary.judge_failures} failed) "
+        f"in this call; grid {summary.grid_records} records"
+    )
+
+
+@eval_group.command("status")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def status_cmd(run_dir: Path) -> None:
+    """Which stage files RUN_DIR holds, and how many rows each."""
+    from simulation.pipeline import run_status
+
+    for stage, name, state in run_status(run_dir):
+        click.echo(f"{stage:<13} {name:<18} {state}")

@@ -1,0 +1,87 @@
+"""`poq fleet run`: fund keys, start every agent as its own process, drive N tasks, print balances."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from offchain.cli.options import deployments_option
+
+
+@click.group("fleet")
+def fleet_group() -> None:
+    """Run a whole fleet of agents on one machine."""
+
+
+@fleet_group.command("run")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="fleet.toml (default: the demo fleet).",
+)
+@click.option(
+    "--tasks", type=click.IntRange(min=1), default=None, help="Tasks to open (default: from the config)."
+)
+@click.option(
+    "--rpc-url", default=None, envvar="POQ_RPC_URL", help="Use this chain instead of a local anvil."
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port of the local anvil.")
+@click.option(
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where logs, agent state and the report go (default: runs/<time>).",
+)
+@deployments_option
+def fleet_run_cmd(
+    config_path: Path | None,
+    tasks: int | None,
+    rpc_url: str | None,
+    port: int | None,
+    run_dir: Path | None,
+    deployments_dir: str,
+) -> None:
+    """Deploy PoQ, run the fleet on real models for N tasks, print the on-chain balances."""
+    run_fleet_and_print(config_path, tasks, rpc_url, port, run_dir, Path(deployments_dir))
+
+
+def run_fleet_and_print(
+    config_path: Path | None,
+    tasks: int | None,
+    rpc_url: str | None,
+    port: int | None,
+    run_dir: Path | None,
+    deployments_dir: Path,
+) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from offchain.chain.views import node_rows
+    from offchain.cli.query_cmds import print_balances
+    from offchain.fleet.config import load_config
+    from offchain.fleet.report import write_report
+    from offchain.fleet.run import run_fleet
+
+    overrides: dict[str, object] = {}
+    if rpc_url:
+        overrides["rpc_url"] = rpc_url
+    if port:
+        overrides["port"] = port
+    config = load_config(config_path, overrides)
+    run_dir = run_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    n_nodes = sum(s.count for s in config.inference) + sum(s.count for s in config.evaluators)
+    click.echo(f"fleet: {n_nodes} agents, K = {config.params['k']}, run dir {run_dir}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns) as progress:
+        result = run_fleet(config, run_dir, deployments_dir=deployments_dir, n_tasks=tasks, progress=progress)
+    report = write_report(result)
+    print_balances(result.client.address, node_rows(result.client))
+    t = result.timings
+    click.echo(
+        f"{len(result.tasks)} tasks settled; agents ready in {t['agents_ready_s']:.0f} s, "
+        f"workload {t['workload_s']:.0f} s, total {t['total_s']:.0f} s; report {report}"
+    )

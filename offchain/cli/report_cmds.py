@@ -1,0 +1,28 @@
+"""`poq report RUN_DIR`: Monte Carlo, Tables 1–4, Figs. 4–6 and the findings' verdicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--rounds", type=click.IntRange(min=1), default=5000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--k",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Evaluators per round (capped at the number of evaluators).",
+)
+def report_cmd(run_dir: Path, rounds: int, seed: int, k: int) -> None:
+    """Write RUN_DIR/report/report.md with its tables, figures and verdicts."""
+    from simulation.pipeline.report import build_report
+
+    result = build_report(run_dir, rounds=rounds, seed=seed, k=k)
+    for verdict in result.verdicts:
+        click.echo(verdict.line)
+    click.echo(f"report: {result.path}")

@@ -1,0 +1,187 @@
+"""`poq fleet run`: a chain, a fresh deployment, one process per agent, N tasks driven to settlement.
+
+Keys are anvil's dev keys: 0 deploys, 1 is the requester, 2.. are the nodes (inference first). The
+requester runs in this process; every node is its own `poq agent run` process with its own SQLite
+state, so the fleet exercises exactly what users run on separate machines.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from offchain.agents.requester import RequesterAgent
+from offchain.agents.state import AgentState
+from offchain.chain.client import PoQClient
+from offchain.errors import ConfigError, PoQError
+from offchain.fleet.config import FleetConfig
+from offchain.fleet.processes import AgentProcess, stop_all
+
+log = logging.getLogger("poq.fleet")
+FUNDING_WEI = 1_000 * 10**18
+REQUESTER_KEY = 1
+
+
+@dataclass
+class FleetResult:
+    run_dir: Path
+    client: PoQClient
+    agents: list[AgentProcess]
+    tasks: list[tuple[int, str, dict[str, Any]]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_workload(config: FleetConfig, n_tasks: int | None) -> list[Any]:
+    """Seeded SQuAD and CNN/DM records; `n_tasks` splits between them in the configured ratio."""
+    from offchain.data import load, sample
+
+    w = config.workload
+    n_squad, n_cnndm = w.n_squad, w.n_cnndm
+    if n_tasks is not None:
+        total = max(1, n_squad + n_cnndm)
+        n_squad = round(n_tasks * n_squad / total)
+        n_cnndm = n_tasks - n_squad
+    records = []
+    if n_squad:
+        records += sample(load(w.squad), n_squad, w.seed)
+    if n_cnndm:
+        records += sample(load(w.cnndm), n_cnndm, w.seed)
+    # interleave the two task types so every node sees both kinds early
+    qa = [r for r in records if r.task == "extractive_qa"]
+    summaries = [r for r in records if r.task != "extractive_qa"]
+    mixed = []
+    for i in range(max(len(qa), len(summaries))):
+        mixed += qa[i : i + 1] + summaries[i : i + 1]
+    return mixed
+
+
+def plan_agents(config: FleetConfig, run_dir: Path) -> list[AgentProcess]:
+    agents, key = [], REQUESTER_KEY + 1
+    for role, specs in (("inference", config.inference), ("evaluator", config.evaluators)):
+        for spec in specs:
+            for _ in range(spec.count):
+                log_path = run_dir / "logs" / f"{role}-{key}-{spec.model.replace('/', '_')}.log"
+                agents.append(AgentProcess(role, spec.model, key, log_path))
+                key += 1
+    return agents
+
+
+def run_fleet(
+    config: FleetConfig,
+    run_dir: Path,
+    *,
+    deployments_dir: Path = Path("deployments"),
+    n_tasks: int | None = None,
+    progress: Any = None,
+) -> FleetResult:
+    """Deploy, start the agents, drive the tasks to settlement, stop the agents."""
+    from deploy.compiler import compile_contracts
+    from deploy.deployer import connect, deploy_poq, dev_account, fund_accounts
+    from offchain.protocol import Params
+
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    records = load_workload(config, n_tasks)
+    if not records:
+        raise ConfigError("the workload is empty: ask for at least one task")
+    _check_models(config)
+    rpc_url = config.rpc_url or _local_chain(config.port)
+    w3 = connect(rpc_url)
+    params = Params().with_overrides(config.params)
+    manifest = deploy_poq(
+        w3, dev_account(0), params, artifacts=compile_contracts(), deployments_dir=deployments_dir
+    )
+    agents = plan_agents(config, run_dir)
+    fund_accounts(
+        w3, [dev_account(i).address for i in range(REQUESTER_KEY, agents[-1].key_index + 1)], FUNDING_WEI
+    )
+    requester_client = PoQClient(w3, manifest, dev_account(REQUESTER_KEY))
+    state = AgentState(
+        run_dir / "requester.sqlite",
+        chain_id=manifest.chain_id,
+        contract=manifest.address,
+        address=requester_client.sender,
+        role="requester",
+    )
+    try:
+        stake_eth = params.minStake * config.stake_multiple / 10**18
+        for agent in agents:
+            agent.start(
+                rpc_url, deployments_dir, run_dir / "agents", config.poll_s, config.torch_threads, stake_eth
+            )
+        _wait_ready(requester_client, agents, config.ready_timeout_s, progress)
+        timings["agents_ready_s"] = time.monotonic() - started
+        requester = RequesterAgent(requester_client, state, records, poll_s=config.poll_s)
+        workload_started = time.monotonic()
+        _drive(requester, agents, progress)
+        timings["workload_s"] = time.monotonic() - workload_started
+        tasks = requester.settled()
+    finally:
+        stop_all(agents)
+        state.close()
+    timings["total_s"] = time.monotonic() - started
+    return FleetResult(run_dir, requester_client.with_account(dev_account(0)), agents, tasks, timings)
+
+
+def _check_models(config: FleetConfig) -> None:
+    """Unknown model names fail before any process starts."""
+    from offchain.models import replay
+    from offchain.models.registry import EVALUATORS, GENERATORS
+
+    for registry, specs in ((GENERATORS, config.inference), (EVALUATORS, config.evaluators)):
+        for spec in specs:
+            if not spec.model.startswith(replay.PREFIX):
+                registry.get(spec.model)
+
+
+def _local_chain(port: int) -> str:
+    from deploy.localchain import chain_up
+
+    return chain_up(port=port).rpc_url
+
+
+def _wait_ready(client: PoQClient, agents: list[AgentProcess], timeout: float, progress: Any) -> None:
+    """Every node registered and its first latency revealed (so rewards see real costs)."""
+    deadline = time.monotonic() + timeout
+    task = (
+        progress.add_task("agents loading, registering, reporting costs", total=len(agents))
+        if progress
+        else None
+    )
+    while True:
+        ready = 0
+        for agent in agents:
+            agent.check_alive()
+            from deploy.deployer import dev_account
+
+            node = client.node(dev_account(agent.key_index).address)
+            ready += int(int(node["status"]) == 1 and int(node["latencyUs"]) > 0)
+        if progress is not None:
+            progress.update(task, completed=ready)
+        if ready == len(agents):
+            return
+        if time.monotonic() > deadline:
+            raise PoQError(
+                f"only {ready} of {len(agents)} agents were ready after {timeout:.0f} s; see their logs"
+            )
+        time.sleep(0.5)
+
+
+def _drive(requester: RequesterAgent, agents: list[AgentProcess], progress: Any) -> None:
+    total = len(requester.records)
+    task = progress.add_task("tasks settled on chain", total=total) if progress else None
+    while not requester.done():
+        for agent in agents:
+            agent.check_alive()
+        try:
+            requester.tick()
+        except PoQError as exc:
+            log.warning("requester: %s", exc)
+        if progress is not None:
+            progress.update(task, completed=len(requester.settled()))
+        time.sleep(requester.poll_s)
+    if progress is not None:
+        progress.update(task, completed=total)
