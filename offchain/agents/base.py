@@ -112,7 +112,7 @@ class CostReporter:
         node = self.client.node(self.client.sender)
         if int(node["status"]) != 1:  # not Active (suspended or exiting): the contract takes no reports
             return
-        for reported_epoch, latency_us, salt, status in pending:
+        for reported_epoch, latency_us, salt, _status in pending:
             digest = commitments.cost_commitment(
                 self.client.manifest.chain_id,
                 self.client.address,

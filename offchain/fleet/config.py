@@ -73,6 +73,7 @@ class FleetConfig(BaseModel):
         "negative rewards do not suspend it at once.",
     )
     poll_s: float = Field(0.2, gt=0, description="Seconds between chain polls, per agent.")
+    max_in_flight: int = Field(8, ge=1, description="Tasks the requester keeps open at once.")
     torch_threads: int = Field(1, ge=1, description="Torch threads per agent process.")
     ready_timeout_s: float = Field(
         900, gt=0, description="How long agents may take to load, register, report."

@@ -75,16 +75,20 @@ def run_fleet(
     *,
     deployments_dir: Path = Path("deployments"),
     n_tasks: int | None = None,
+    records: list[Any] | None = None,
     progress: Any = None,
 ) -> FleetResult:
-    """Deploy, start the agents, drive the tasks to settlement, stop the agents."""
+    """Deploy, start the agents, drive the tasks to settlement, stop the agents.
+
+    `records` replaces the configured workload (benchmarks replay a logged run's records).
+    """
     from deploy.compiler import compile_contracts
     from deploy.deployer import connect, deploy_poq, dev_account, fund_accounts
     from offchain.protocol import Params
 
     timings: dict[str, float] = {}
     started = time.monotonic()
-    records = load_workload(config, n_tasks)
+    records = records if records is not None else load_workload(config, n_tasks)
     if not records:
         raise ConfigError("the workload is empty: ask for at least one task")
     _check_models(config)
@@ -114,7 +118,9 @@ def run_fleet(
             )
         _wait_ready(requester_client, agents, config.ready_timeout_s, progress)
         timings["agents_ready_s"] = time.monotonic() - started
-        requester = RequesterAgent(requester_client, state, records, poll_s=config.poll_s)
+        requester = RequesterAgent(
+            requester_client, state, records, poll_s=config.poll_s, max_in_flight=config.max_in_flight
+        )
         workload_started = time.monotonic()
         _drive(requester, agents, progress)
         timings["workload_s"] = time.monotonic() - workload_started
