@@ -127,6 +127,7 @@ def load_model(role: str, name: str) -> Any:
 def _warm_up(role: str, model: Any, state: AgentState) -> None:
     """One measured call, so the first cost report has a latency before any task arrives."""
     if isinstance(model, replay.ReplayGenerator | replay.ReplayEvaluator):
+        state.record_latency(model.nominal_latency_s)
         return
     started = time.perf_counter()
     if role == "inference":

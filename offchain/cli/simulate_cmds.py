@@ -16,6 +16,9 @@ import click
 from offchain.cli.options import json_option
 from offchain.protocol import AGGREGATIONS
 
+SIM_AGGREGATIONS = (*AGGREGATIONS, "trust")  # simulation.montecarlo.SIM_AGGREGATIONS, without importing numpy
+TRUST_RULES = ("published", "robust")
+
 
 class DefaultGroup(click.Group):
     """A group that runs `default_command` when the first argument names no subcommand."""
@@ -59,7 +62,20 @@ def simulate_cmd() -> None:
 @click.option("--beta-f", type=click.FloatRange(min=0), default=0.5, show_default=True)
 @click.option("--alpha-m", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--beta-m", type=click.FloatRange(min=0), default=0.3, show_default=True)
-@click.option("--aggregation", type=click.Choice(AGGREGATIONS), default="mean", show_default=True)
+@click.option(
+    "--aggregation",
+    type=click.Choice(SIM_AGGREGATIONS),
+    default="mean",
+    show_default=True,
+    help="Consensus centre; trust = adaptive trust-weighted mean (simulation only, loops over rounds: slower).",
+)
+@click.option(
+    "--trust-rule",
+    type=click.Choice(TRUST_RULES),
+    default="published",
+    show_default=True,
+    help="Trust weight update: the paper's (saturates at w_max) or robust (median-centred, decaying).",
+)
 @click.option(
     "--exact-rounds",
     type=click.IntRange(min=0),
@@ -87,14 +103,17 @@ def run_cmd(
     alpha_m: float,
     beta_m: float,
     aggregation: str,
+    trust_rule: str,
     exact_rounds: int,
     replay_n: int | None,
     as_json: bool,
 ) -> None:
     """Simulate ROUNDS rounds and print average reward, latency, cost and jobs per node."""
     from simulation.inputs import load_inputs
-    from simulation.montecarlo import SimConfig, simulate
+    from simulation.montecarlo import SimConfig, TrustConfig, simulate
 
+    if replay_n is not None and aggregation not in AGGREGATIONS:
+        raise click.UsageError(f"--replay-onchain needs a contract aggregation ({', '.join(AGGREGATIONS)})")
     inputs = load_inputs(run_dir, scores_path=scores_path, costs_path=costs_path)
     config = SimConfig(
         rounds=rounds,
@@ -106,6 +125,7 @@ def run_cmd(
         beta_m=beta_m,
         aggregation=aggregation,
         exact_rounds=exact_rounds,
+        trust=TrustConfig(rule=trust_rule),
     )
     result = simulate(inputs, config)
     replay = None
@@ -139,8 +159,9 @@ def print_table(result: Any) -> None:
     from rich.table import Table
 
     c = result.config
+    mode = f"trust ({c.trust.rule})" if c.aggregation == "trust" else c.aggregation
     table = Table(
-        title=f"PoQ Monte Carlo: {c.rounds} rounds, K={c.k}, {c.aggregation}",
+        title=f"PoQ Monte Carlo: {c.rounds} rounds, K={c.k}, {mode}",
         caption=f"seed {c.seed}; αF {c.alpha_f:g}, βF {c.beta_f:g}, αM {c.alpha_m:g}, βM {c.beta_m:g}",
         title_justify="left",
         caption_justify="left",
@@ -158,3 +179,6 @@ def print_table(result: Any) -> None:
                 str(row["jobs"]),
             )
     Console(width=120).print(table)
+
+
+from offchain.cli import sweep_cmds  # noqa: E402,F401  registers `poq simulate sweep`

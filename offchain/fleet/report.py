@@ -19,6 +19,7 @@ def write_report(result: FleetResult) -> Path:
     client, run_dir = result.client, result.run_dir
     rows = node_rows(client)
     model_of = {row.address: row.model for row in rows}
+    latency_of = {row.address: (row.latency_ms or 0.0) / 1000 for row in rows}
     latencies = _answer_latencies(run_dir)
     tasks, generations, scores = [], [], []
     start = client.manifest.block_number
@@ -44,6 +45,7 @@ def write_report(result: FleetResult) -> Path:
                     "evaluator": model_of.get(evaluator, evaluator),
                     "key": text_key(*pair),
                     "score": int(event["args"]["score"]) / 1000,
+                    "latency_s": latency_of.get(evaluator, 0.0),
                 }
             )
         tasks.append(

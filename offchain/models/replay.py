@@ -61,6 +61,7 @@ class ReplayGenerator:
         self.name = f"{PREFIX}{model}"
         self._rows = _load(path, model, "model")
         self._any_model = _load_all(path)
+        self.nominal_latency_s = _mean_latency(self._rows)
 
     def generate_records(self, records: list[Any]) -> list[ReplayGeneration]:
         out = []
@@ -71,6 +72,12 @@ class ReplayGenerator:
                 raise ConfigError(f"{self.name}: no logged output for this input")
             out.append(ReplayGeneration(str(row["output"]), float(row["latency_s"])))
         return out
+
+
+def _mean_latency(rows: dict[str, dict[str, Any]]) -> float:
+    """The logged per-item latency, which a replayed node reports as its cost."""
+    values = [float(r["latency_s"]) for r in rows.values() if r.get("latency_s")]
+    return sum(values) / len(values) if values else 0.001
 
 
 def _load_all(path: Path) -> dict[str, dict[str, Any]]:
@@ -84,6 +91,7 @@ class ReplayEvaluator:
     def __init__(self, path: Path, evaluator: str) -> None:
         self.name = f"{PREFIX}{evaluator}"
         self._rows = _load(path, evaluator, "evaluator")
+        self.nominal_latency_s = _mean_latency(self._rows)
 
     def score_calibrated(self, pairs: list[tuple[str, str]]) -> list[float]:
         out = []
