@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: a timing is never a test verdict here (CI machines are shared and slow).
+settings.register_profile("poq", deadline=None)
+settings.load_profile("poq")
 
 if TYPE_CHECKING:
     from deploy.compiler import CompiledArtifacts

@@ -36,6 +36,7 @@ class AgentConfig:
     account: Any
     stake_wei: int | None = None
     poll_s: float = 0.2
+    strategy: str | None = None  # evaluator only: an adversarial strategy spec, e.g. "boost:b=3"
     dataset: Path | None = None
     tasks: int | None = None
     seed: int = 0
@@ -51,6 +52,7 @@ def build_agent(config: AgentConfig) -> Any:
         raise ConfigError(f"unknown role {config.role!r}: use inference, evaluator or requester")
     if config.role != "requester":
         check_model_name(config.role, config.model)
+    strategy = _strategy(config)
     client = PoQClient.connect(config.rpc_url, config.account, config.deployments_dir)
     state = AgentState(
         state_path(config, client.manifest.chain_id),
@@ -60,13 +62,24 @@ def build_agent(config: AgentConfig) -> Any:
         role=config.role,
     )
     try:
-        return _build(config, client, state)
+        return _build(config, client, state, strategy)
     except BaseException:
         state.close()
         raise
 
 
-def _build(config: AgentConfig, client: PoQClient, state: AgentState) -> Any:
+def _strategy(config: AgentConfig) -> Any:
+    """The evaluator's score transform; a bad spec fails before anything starts."""
+    if config.strategy is None:
+        return None
+    if config.role != "evaluator":
+        raise ConfigError("--strategy applies to evaluator agents only")
+    from simulation.adversaries import make_scalar_strategy
+
+    return make_scalar_strategy(config.strategy, seed=int(config.account.address, 16) % 2**32)
+
+
+def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: Any) -> Any:
     if config.role == "requester":
         from offchain.agents.requester import RequesterAgent
         from offchain.data import load, sample
@@ -96,7 +109,7 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState) -> Any:
         return InferenceAgent(client, state, model, poll_s=config.poll_s)
     from offchain.agents.evaluator import EvaluatorAgent
 
-    return EvaluatorAgent(client, state, model, poll_s=config.poll_s)
+    return EvaluatorAgent(client, state, model, strategy=strategy, poll_s=config.poll_s)
 
 
 def check_model_name(role: str, name: str | None) -> None:

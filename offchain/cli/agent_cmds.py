@@ -40,6 +40,9 @@ def agent_group() -> None:
 )
 @click.option("--tasks", type=click.IntRange(min=1), default=None, help="Requester: how many tasks to open.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Requester: sampling seed.")
+@click.option("--strategy", default=None,
+              help="Evaluator: score adversarially, e.g. boost:b=3, noise:sigma=2, sabotage:b=4, "
+              "intermittent:p=0.3,inner=boost:b=3 (robustness studies).")
 @click.option("--for", "seconds", type=float, default=None, help="Stop after this many seconds.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every action.")
 def agent_run_cmd(
@@ -55,6 +58,7 @@ def agent_run_cmd(
     dataset: Path | None,
     tasks: int | None,
     seed: int,
+    strategy: str | None,
     seconds: float | None,
     verbose: bool,
 ) -> None:
@@ -75,6 +79,7 @@ def agent_run_cmd(
         account=load_account(key_index, private_key),
         stake_wei=int(stake * 10**18) if stake is not None else None,
         poll_s=poll_s,
+        strategy=strategy,
         dataset=dataset,
         tasks=tasks,
         seed=seed,

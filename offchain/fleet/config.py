@@ -18,6 +18,7 @@ class NodeSpec(BaseModel):
 
     model: str = Field(description="Registered model name (`poq models list`) or replay:LOG#NAME.")
     count: int = Field(1, ge=1, description="How many nodes run this model (each its own key and process).")
+    strategy: str | None = Field(None, description="Evaluators only: an adversarial strategy, e.g. boost:b=3.")
 
 
 class Workload(BaseModel):

@@ -19,6 +19,7 @@ class AgentProcess:
     model: str
     key_index: int
     log_path: Path
+    strategy: str | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -59,6 +60,8 @@ class AgentProcess:
         ]
         if stake_eth is not None:
             command += ["--stake", repr(stake_eth)]
+        if self.strategy:
+            command += ["--strategy", self.strategy]
         env = {
             **os.environ,
             "OMP_NUM_THREADS": str(threads),

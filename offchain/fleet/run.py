@@ -64,7 +64,7 @@ def plan_agents(config: FleetConfig, run_dir: Path) -> list[AgentProcess]:
         for spec in specs:
             for _ in range(spec.count):
                 log_path = run_dir / "logs" / f"{role}-{key}-{spec.model.replace('/', '_')}.log"
-                agents.append(AgentProcess(role, spec.model, key, log_path))
+                agents.append(AgentProcess(role, spec.model, key, log_path, spec.strategy))
                 key += 1
     return agents
 

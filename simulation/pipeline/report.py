@@ -11,7 +11,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,7 @@ def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: i
     ]
     path = out / "report.md"
     path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
-    write_json(out / "report.json", {"simulation": sim.as_dict(), "config": vars(sim.config),
+    write_json(out / "report.json", {"simulation": sim.as_dict(), "config": asdict(sim.config),
                                      "findings": [vars(v) for v in verdicts]})
     return ReportResult(path, verdicts, sim)
 

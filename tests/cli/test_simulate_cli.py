@@ -68,3 +68,42 @@ def test_replay_onchain_settles_to_the_wei(tmp_path: Path) -> None:
                     "--replay-onchain", "20")
     assert code == 0, out
     assert "replay: 20 rounds on chain, max |on-chain − simulated| = 0 wei" in out
+
+
+def test_simulate_sweep_writes_the_grid_table_and_figures(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run", n_records=4)
+    out = tmp_path / "sweep"
+    code, text = run("simulate", "sweep", str(run_dir), "--out", str(out), "--rounds", "30", "--ks", "1,3",
+                     "--strategy", "boost:b=2", "--strategy", "intermittent:p=0.5,inner=sabotage:const=0")
+    assert code == 0, text
+    assert "sweep: 96 cells x 30 rounds; alignment proxy: mean of the honest evaluators" in text
+    table = (out / "sweep.md").read_text()
+    assert table.count("\n| boost:b=2 | trust |") == 12
+    assert (out / "sweep.csv").is_file() and (out / "sweep.json").is_file()
+    if "figures skipped" not in text:
+        assert (out / "alignment_vs_ratio.png").is_file() and (out / "evaluator_reward_vs_k.png").is_file()
+
+
+def test_simulate_sweep_bad_strategy_is_a_one_line_error(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run", n_records=2)
+    result = CliRunner().invoke(cli, ["simulate", "sweep", str(run_dir), "--out", str(tmp_path / "o"),
+                                      "--strategy", "boost:c=1"])
+    assert result.exit_code != 0
+    assert "unknown parameter 'c' for boost" in result.output and "Traceback" not in result.output
+
+
+def test_simulate_trust_aggregation_and_rule(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run")
+    code, out = run("simulate", str(run_dir), "--rounds", "500", "--aggregation", "trust", "--trust-rule", "robust")
+    assert code == 0, out
+    assert "K=3, trust (robust)" in out
+    code, out = run("simulate", str(run_dir), "--rounds", "50", "--aggregation", "trust", "--replay-onchain", "2")
+    assert code != 0 and "needs a contract aggregation" in out
+
+
+def test_cli_aggregation_choices_match_the_simulation() -> None:
+    from offchain.cli.simulate_cmds import SIM_AGGREGATIONS, TRUST_RULES
+    from simulation.montecarlo import SIM_AGGREGATIONS as SIM
+    from simulation.montecarlo import TRUST_RULES as RULES
+
+    assert SIM_AGGREGATIONS == SIM and TRUST_RULES == RULES
