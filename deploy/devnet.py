@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import EthereumTesterProvider, Web3
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from deploy.compiler import CompiledArtifacts
 from deploy.deployer import deploy_poq, dev_account, fund_accounts
@@ -27,13 +27,13 @@ FUNDING_WEI = 10_000 * 10**18
 def advance_time(w3: Web3, seconds: int) -> None:
     """Move the chain clock forward and mine a block (eth-tester and anvil alike)."""
     if isinstance(w3.provider, EthereumTesterProvider):
-        tester = w3.provider.ethereum_tester
+        tester: Any = w3.provider.ethereum_tester
         now = int(w3.eth.get_block("latest")["timestamp"])
         tester.time_travel(now + seconds)
         tester.mine_blocks(1)
         return
-    w3.provider.make_request("evm_increaseTime", [seconds])
-    w3.provider.make_request("evm_mine", [])
+    w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [seconds])
+    w3.provider.make_request(RPCEndpoint("evm_mine"), [])
 
 
 def now(w3: Web3) -> int:
@@ -145,9 +145,7 @@ class Devnet:
     def commit(self, task_id: int, evaluator: str, score: int) -> TxReceipt:
         salt = commitments.new_salt()
         self.salts[(task_id, evaluator.lower())] = (score, salt)
-        digest = commitments.score_commitment(
-            self.chain_id, self.owner.address, task_id, evaluator, score, salt
-        )
+        digest = commitments.score_commitment(self.chain_id, self.owner.address, task_id, evaluator, score, salt)
         return self.client_for(evaluator).transact("commitScore", task_id, digest)
 
     def reveal(self, task_id: int, evaluator: str) -> TxReceipt:
@@ -171,17 +169,25 @@ class Devnet:
         """
         task_id, node, open_receipt = self.open_task(reference=reference)
         evaluators, answer_receipt = self.answer(task_id)
-        receipts = {"open": open_receipt, "answer": answer_receipt, "commit": [], "reveal": []}
+        commits: list[TxReceipt] = []
+        reveals: list[TxReceipt] = []
+        receipts: dict[str, Any] = {
+            "open": open_receipt,
+            "answer": answer_receipt,
+            "commit": commits,
+            "reveal": reveals,
+        }
         if reference is not None:
             receipts["reference"] = self.reveal_reference(task_id)
         for seat, address in enumerate(evaluators):
-            if scores[seat] is not None:
-                receipts["commit"].append(self.commit(task_id, address, scores[seat]))
+            score = scores[seat]
+            if score is not None:
+                commits.append(self.commit(task_id, address, score))
         if any(s is None for s in scores[: len(evaluators)]):
             advance_time(self.w3, self.params.commitWindow + 1)
         for seat, address in enumerate(evaluators):
             if scores[seat] is not None and seat not in (commit_only or set()):
-                receipts["reveal"].append(self.reveal(task_id, address))
+                reveals.append(self.reveal(task_id, address))
         if commit_only:
             advance_time(self.w3, self.params.revealWindow + 1)
         receipts["finalize"] = final = self.finalize(task_id)

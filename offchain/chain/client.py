@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import EventData, TxReceipt
@@ -59,7 +60,7 @@ class PoQClient:
         w3 = connect(rpc_url)
         manifest = load_manifest(w3.eth.chain_id, Path(deployments_dir))
         client = cls(w3, manifest, account)
-        if not w3.eth.get_code(client.address):
+        if not w3.eth.get_code(Web3.to_checksum_address(client.address)):
             raise ConfigError(
                 f"no contract at {manifest.address} on chain {manifest.chain_id} (the chain was reset?): "
                 "run `poq deploy` again"
@@ -129,9 +130,7 @@ class PoQClient:
         if gas is None:
             try:
                 # estimated on the pending block: its clock is the one the transaction will see
-                estimate = fn.estimate_gas(
-                    {"from": sender, "value": value}, block_identifier=self._estimate_block
-                )
+                estimate = fn.estimate_gas({"from": sender, "value": value}, block_identifier=self._estimate_block)
                 gas = int(estimate * GAS_HEADROOM) + 10_000
             except Exception as exc:
                 raise self._decode(exc) from None
@@ -159,7 +158,7 @@ class PoQClient:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
                 break
             except TransactionNotFound:
                 if time.monotonic() > deadline:
@@ -171,7 +170,7 @@ class PoQClient:
 
     def _explain_failure(self, tx_hash: bytes, block_number: int) -> Exception:
         """Replay a reverted transaction as a call on the state before its block to decode why."""
-        tx = self.w3.eth.get_transaction(tx_hash)
+        tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
         call = {
             "from": tx["from"],
             "to": tx["to"],
@@ -197,9 +196,7 @@ class PoQClient:
         **filters: Any,
     ) -> list[EventData]:
         event = getattr(self.contract.events, name)
-        return list(
-            event.get_logs(from_block=from_block, to_block=to_block, argument_filters=filters or None)
-        )
+        return list(event.get_logs(from_block=from_block, to_block=to_block, argument_filters=filters or None))
 
     def receipt_events(self, receipt: TxReceipt, name: str) -> list[EventData]:
         from web3.logs import DISCARD
@@ -210,7 +207,7 @@ class PoQClient:
 
     def _next_nonce(self) -> int:
         if self._nonce is None:
-            self._nonce = int(self.w3.eth.get_transaction_count(self.sender, "pending"))
+            self._nonce = int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(self.sender), "pending"))
         nonce = self._nonce
         self._nonce += 1
         return nonce
