@@ -12,7 +12,7 @@ from offchain.cli.options import deployments_option
 @click.command("demo")
 @click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
 @click.option(
-    "--tasks", type=click.IntRange(min=1), default=None, help="Tasks to run (default 6: 4 SQuAD, 2 CNN/DM)."
+    "--tasks", type=click.IntRange(min=1), default=None, help="Tasks to run (default 9: 6 SQuAD, 3 CNN/DM)."
 )
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @deployments_option

@@ -28,8 +28,8 @@ class Workload(BaseModel):
         SHARED_DATA / "squad_v1.1_dev.jsonl", description="SQuAD v1.1 records (extractive QA)."
     )
     cnndm: Path = Field(SHARED_DATA / "cnn_dailymail_test.jsonl", description="CNN/DailyMail records.")
-    n_squad: int = Field(4, ge=0, description="SQuAD tasks to open.")
-    n_cnndm: int = Field(2, ge=0, description="CNN/DailyMail tasks to open.")
+    n_squad: int = Field(6, ge=0, description="SQuAD tasks to open.")
+    n_cnndm: int = Field(3, ge=0, description="CNN/DailyMail tasks to open.")
     seed: int = Field(0, description="Sampling seed.")
 
 
