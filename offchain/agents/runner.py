@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offchain.agents.state import AgentState
+from offchain.agents.state import AgentState, genesis_hash
 from offchain.agents.texts import ChainRecord
 from offchain.chain.client import PoQClient
 from offchain.errors import ConfigError
@@ -60,6 +60,7 @@ def build_agent(config: AgentConfig) -> Any:
         contract=client.address,
         address=client.sender,
         role=config.role,
+        genesis=genesis_hash(client.w3),
     )
     try:
         return _build(config, client, state, strategy)

@@ -50,11 +50,14 @@ def lock_dir() -> Path:
 class AgentState:
     """The SQLite state of one agent (one key on one chain and contract)."""
 
-    def __init__(self, path: Path, *, chain_id: int, contract: str, address: str, role: str) -> None:
+    def __init__(
+        self, path: Path, *, chain_id: int, contract: str, address: str, role: str, genesis: str = ""
+    ) -> None:
+        """`genesis` (the chain's block-0 hash) tells apart local chains that share a chain id."""
         self.path = path
         self.address = address
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_handle = _acquire_lock(chain_id, address, role)
+        self._lock_handle = _acquire_lock(f"{chain_id}-{genesis.removeprefix('0x')[:16]}", address, role)
         self.db = sqlite3.connect(path, isolation_level=None)  # autocommit: each write is durable
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -154,10 +157,15 @@ class AgentState:
         )
 
 
-def _acquire_lock(chain_id: int, address: str, role: str) -> Any:
+def genesis_hash(w3: Any) -> str:
+    """The hash of block 0: anvils started at different times differ though they share chain id 31337."""
+    return "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
+
+
+def _acquire_lock(network: str, address: str, role: str) -> Any:
     directory = lock_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{chain_id}-{address.lower()}.lock"
+    path = directory / f"{network}-{address.lower()}.lock"
     handle = open(path, "a+")  # noqa: SIM115 - held open for the agent's lifetime
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -166,7 +174,7 @@ def _acquire_lock(chain_id: int, address: str, role: str) -> Any:
         owner = handle.read().strip() or "another process"
         handle.close()
         raise StateError(
-            f"another agent ({owner}) is already running with key {address} on chain {chain_id}: "
+            f"another agent ({owner}) is already running with key {address} on chain {network.split('-')[0]}: "
             "give every agent its own key (--key-index)"
         ) from None
     handle.seek(0)

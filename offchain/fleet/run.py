@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from offchain.agents.requester import RequesterAgent
-from offchain.agents.state import AgentState
+from offchain.agents.state import AgentState, genesis_hash
 from offchain.chain.client import PoQClient
 from offchain.errors import ConfigError, PoQError
 from offchain.fleet.config import FleetConfig
@@ -109,6 +109,7 @@ def run_fleet(
         contract=manifest.address,
         address=requester_client.sender,
         role="requester",
+        genesis=genesis_hash(w3),
     )
     try:
         stake_eth = params.minStake * config.stake_multiple / 10**18

@@ -124,15 +124,24 @@ def test_chain_up_status_down(tmp_path: Path) -> None:
 
 
 @pytest.mark.anvil
+@pytest.mark.models
+@pytest.mark.slow
 def test_demo_starts_a_chain_deploys_and_prints_balances(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
     from tests.conftest import free_port
 
     monkeypatch.chdir(tmp_path)
     port = str(free_port())
     try:
-        code, out = run("demo", "--port", port)
+        code, out = run("demo", "--port", port, "--tasks", "3")
         assert code == 0, out
-        assert "ProofOfQuality deployed at 0x" in out and "PoQ balances at 0x" in out
-        assert (tmp_path / "deployments" / "31337.json").is_file()
+        manifest = json.loads((tmp_path / "deployments" / "31337.json").read_text())
+        assert f"PoQ balances at {manifest['address']}" in out
+        assert "3 tasks settled" in out
+        for model in ("smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "minilm-l6", "mpnet-base", "ce-minilm-l12"):
+            assert model in out
+        reports = list((tmp_path / "runs").glob("*/report.md"))
+        assert len(reports) == 1 and "Consensus quality Q per inference model" in reports[0].read_text()
     finally:
         run("chain", "down", "--port", port)

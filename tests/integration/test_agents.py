@@ -73,7 +73,7 @@ class Fleet:
     def requester(self, records: list[Any]) -> Any:
         from deploy.deployer import dev_account
         from offchain.agents.requester import RequesterAgent
-        from offchain.agents.state import AgentState
+        from offchain.agents.state import AgentState, genesis_hash
 
         client = self.owner.with_account(dev_account(1))
         state = AgentState(
@@ -82,6 +82,7 @@ class Fleet:
             contract=client.address,
             address=client.sender,
             role="requester",
+            genesis=genesis_hash(client.w3),
         )
         return RequesterAgent(client, state, records, poll_s=0.2)
 
