@@ -659,6 +659,9 @@ contract ProofOfQuality is IProofOfQuality {
         nd.poolIndex = uint8(p.length);
         nd.status = Status.Active;
         p.push(account);
+        // a Suspended node rejoining with a reported latency widens the range again (found by
+        // tests/contract/test_stateful.py: the range used to stay as it was without the node)
+        if (nd.latencyUs != 0) _recomputeCostRange(nd.role);
     }
 
     function _removeFromPool(address account, Node storage nd) private {
