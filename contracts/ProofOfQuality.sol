@@ -318,10 +318,13 @@ contract ProofOfQuality is IProofOfQuality {
         int256 nodeReward = revealed == 0
             ? int256(0)
             : Rewards.inferenceReward(ALPHA_F, BETA_F, quality, _normalizedCost(_nodes[node]));
+        // every evaluator's cost is read before anyone is settled: a slash that suspends one seat
+        // must not move the cost range under the seats settled after it (settle_round takes costs up front)
+        uint256[MAX_K] memory costs = _seatCosts(t);
         uint256 paid = _settle(taskId, node, nodeReward);
         uint256 count = _seatCount(t);
         for (uint256 j; j < count; ++j) {
-            paid += _settleEvaluator(taskId, t, j, num, den);
+            paid += _settleEvaluator(taskId, t, j, num, den, costs[j]);
         }
         _refund(taskId, t, t.fee - paid); // fee >= maxPayout >= paid, see maxPayout()
         emit TaskFinalized(taskId, quality, uint8(revealed));
@@ -594,17 +597,21 @@ contract ProofOfQuality is IProofOfQuality {
     }
 
     /// @dev R_M for a revealed seat; the slash penalty for a seat that never revealed.
-    function _settleEvaluator(uint256 taskId, Task storage t, uint256 seat, uint256 num, uint256 den)
+    function _seatCosts(Task storage t) private view returns (uint256[MAX_K] memory costs) {
+        uint256 count = _seatCount(t);
+        for (uint256 j; j < count; ++j) {
+            costs[j] = _normalizedCost(_nodes[_nodeAt[_seatId(t, j)]]);
+        }
+    }
+
+    function _settleEvaluator(uint256 taskId, Task storage t, uint256 seat, uint256 num, uint256 den, uint256 cost)
         private
         returns (uint256 paid)
     {
-        address evaluator = _nodeAt[_seatId(t, seat)];
         int256 reward = t.revealedMask & (1 << seat) == 0
             ? -int256(SLASH_PENALTY)
-            : Rewards.evaluatorReward(
-                ALPHA_M, BETA_M, Consensus.deviation(_scoreAt(t, seat), num, den), _normalizedCost(_nodes[evaluator])
-            );
-        return _settle(taskId, evaluator, reward);
+            : Rewards.evaluatorReward(ALPHA_M, BETA_M, Consensus.deviation(_scoreAt(t, seat), num, den), cost);
+        return _settle(taskId, _nodeAt[_seatId(t, seat)], reward);
     }
 
     function _expire(uint256 taskId, Task storage t) private {

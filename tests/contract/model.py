@@ -328,21 +328,18 @@ class PoQModel:
             raise ModelRevert("WrongPhase", taskId=t.id, expected="Closed", actual=phase)
         t.settled = "Finalized"
         scores = [t.commits[j].score if j in t.reveals else None for j in range(len(t.seats))]
-        # Participants settle one after another, node first: a debit that suspends someone
-        # changes its role's cost range for the seats settled after it, so each cost is read
-        # from the model's state at that participant's turn.
+        # Every cost is read before anyone settles (as the contract does), so one settle_round call
+        # gives every participant's reward; debits are then applied node first, capped at stake.
         node_cost = self.cost(self.node(t.node))
-        costs = [0] * len(t.seats)
+        costs = [self.cost(self.node(seat)) for seat in t.seats]
         first = settle_round(self.p, t.fee, scores, node_cost, costs)
         paid = 0
         amount = self._settle(t.node, first.node_wei)
         rewards = [(t.node, first.node_reward, amount)]
         paid += max(amount, 0)
         for j, seat in enumerate(t.seats):
-            costs[j] = self.cost(self.node(seat))
-            s = settle_round(self.p, t.fee, scores, node_cost, costs)
-            amount = self._settle(seat, s.evaluator_wei[j])
-            rewards.append((seat, s.evaluator_rewards[j], amount))
+            amount = self._settle(seat, first.evaluator_wei[j])
+            rewards.append((seat, first.evaluator_rewards[j], amount))
             paid += max(amount, 0)
         assert paid <= t.fee, f"paid {paid} out of a fee of {t.fee}"
         revealed = sum(s is not None for s in scores)

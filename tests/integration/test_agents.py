@@ -46,6 +46,7 @@ class Fleet:
         manifest = deploy_poq(self.w3, dev_account(0), params, deployments_dir=self.deployments)
         self.owner = PoQClient(self.w3, manifest, dev_account(0))
         self.processes: list[Any] = []
+        self.states: list[Any] = []
 
     def agent(self, role: str, model: str, key: int) -> Any:
         from offchain.fleet.processes import AgentProcess
@@ -84,6 +85,7 @@ class Fleet:
             role="requester",
             genesis=genesis_hash(client.w3),
         )
+        self.states.append(state)
         return RequesterAgent(client, state, records, poll_s=0.2)
 
     def events(self, name: str, **filters: Any) -> list[Any]:
@@ -93,6 +95,8 @@ class Fleet:
         from offchain.fleet.processes import stop_all
 
         stop_all(self.processes)
+        for state in self.states:
+            state.close()  # releases the requester key's lock
 
 
 @pytest.fixture
