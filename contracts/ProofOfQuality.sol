@@ -160,7 +160,7 @@ contract ProofOfQuality is IProofOfQuality {
         Node storage nd = _nodes[msg.sender];
         if (nd.status != Status.Active && nd.status != Status.Suspended) revert NotActive(msg.sender);
         if (nd.openAssignments != 0) revert NodeHasOpenAssignments(msg.sender, nd.openAssignments);
-        if (nd.status == Status.Active) _removeFromPool(msg.sender, nd);
+        if (nd.status == Status.Active) _removeFromPool(nd);
         nd.status = Status.Exiting;
         nd.unbondingEnds = uint40(block.timestamp + UNBONDING_DELAY);
         emit ExitRequested(msg.sender, nd.unbondingEnds);
@@ -648,7 +648,7 @@ contract ProofOfQuality is IProofOfQuality {
         nd.stake -= uint80(debited);
         _slashed += debited;
         if (nd.status == Status.Active && nd.stake < MIN_STAKE) {
-            _removeFromPool(account, nd);
+            _removeFromPool(nd);
             nd.status = Status.Suspended;
             emit NodeSuspended(account, nd.stake);
         }
@@ -671,7 +671,8 @@ contract ProofOfQuality is IProofOfQuality {
         if (nd.latencyUs != 0) _recomputeCostRange(nd.role);
     }
 
-    function _removeFromPool(address account, Node storage nd) private {
+    /// @dev Swap-and-pop by the node's stored pool index.
+    function _removeFromPool(Node storage nd) private {
         address[] storage p = _pool(nd.role);
         uint256 index = nd.poolIndex;
         address last = p[p.length - 1];
@@ -679,7 +680,6 @@ contract ProofOfQuality is IProofOfQuality {
         _nodes[last].poolIndex = uint8(index);
         p.pop();
         if (nd.latencyUs != 0) _recomputeCostRange(nd.role);
-        account; // the pool entry is found by index; the address is kept for readability at call sites
     }
 
     /// @dev Min and max latency over the role's active reporters; the loop is bounded by maxPoolSize.
