@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from offchain.errors import ContractRevert, TransactionFailed
 
@@ -63,6 +63,8 @@ def _abi_type(spec: dict[str, Any]) -> str:
 
 
 def _enum_name(spec: dict[str, Any], value: Any) -> Any:
+    if spec.get("type") == "address" and isinstance(value, str):
+        return to_checksum_address(value)  # spelled as in event arguments and `poq balances`
     internal = spec.get("internalType", "")
     for enum, names in _ENUMS.items():
         if internal.endswith(f".{enum}") and isinstance(value, int) and value < len(names):

@@ -54,7 +54,7 @@ def test_copied_commitment_cannot_be_revealed_by_the_copier(devnet: Any) -> None
     # ...and still cannot open the copied commitment: it binds the honest evaluator's address.
     with pytest.raises(reverts.CommitmentMismatch) as err:
         devnet.client_for(copier).transact("revealScore", task_id, args["score"], args["salt"])
-    assert err.value.error_args == {"taskId": task_id, "evaluator": copier.lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": copier}
 
     devnet.reveal(task_id, third)
     advance_time(devnet.w3, devnet.params.revealWindow + 1)
@@ -88,7 +88,7 @@ def test_commitment_replayed_on_another_task_reverts(devnet: Any) -> None:
 
     with pytest.raises(reverts.CommitmentMismatch) as err:
         devnet.client_for(evaluator).transact("revealScore", second, score, salt)
-    assert err.value.error_args == {"taskId": second, "evaluator": evaluator.lower()}
+    assert err.value.error_args == {"taskId": second, "evaluator": evaluator}
     assert _task(devnet, second)["revealed"][second_seats.index(evaluator)] is False
     devnet.reveal(first, evaluator)  # the original commitment still opens on its own task
     assert _task(devnet, first)["scores"][0] == score
@@ -110,7 +110,7 @@ def test_commitment_for_another_chain_id_reverts(devnet: Any) -> None:
 
     with pytest.raises(reverts.CommitmentMismatch) as err:
         devnet.client_for(evaluator).transact("revealScore", task_id, 6_000, SALT)
-    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator.lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator}
     assert _task(devnet, task_id)["revealed"] == [False, False, False]
 
 
@@ -133,7 +133,7 @@ def test_commitment_for_another_deployment_reverts(devnet: Any, poq_artifacts: A
 
     with pytest.raises(reverts.CommitmentMismatch) as err:
         devnet.client_for(evaluator).transact("revealScore", task_id, 6_000, SALT)
-    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator.lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator}
 
 
 # ---------------------------------------------------------------- bad reveals
@@ -144,7 +144,7 @@ def test_reveal_with_wrong_salt_reverts_and_commitment_stays_valid(devnet: Any) 
     evaluator = seats[0]
     with pytest.raises(reverts.CommitmentMismatch) as err:
         devnet.client_for(evaluator).transact("revealScore", task_id, 9_000, SALT)
-    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator.lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator}
     assert _task(devnet, task_id)["revealed"][0] is False
 
     devnet.reveal(task_id, evaluator)
@@ -159,7 +159,7 @@ def test_reveal_of_another_score_than_committed_reverts(devnet: Any) -> None:
     _, salt = devnet.salts[(task_id, evaluator.lower())]
     with pytest.raises(reverts.CommitmentMismatch) as err:
         devnet.client_for(evaluator).transact("revealScore", task_id, 5_000, salt)
-    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator.lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator}
     assert _task(devnet, task_id)["scores"][0] == 0
 
 
@@ -196,7 +196,7 @@ def test_double_commit_reverts_and_first_commitment_stands(devnet: Any) -> None:
     )
     with pytest.raises(reverts.AlreadyCommitted) as err:
         devnet.client_for(evaluator).transact("commitScore", task_id, second)
-    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator.lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": evaluator}
 
     for other in seats[1:]:
         devnet.commit(task_id, other, 3_000)
@@ -211,7 +211,7 @@ def test_double_reveal_reverts_and_score_stands(devnet: Any) -> None:
     devnet.reveal(task_id, seats[0])
     with pytest.raises(reverts.AlreadyRevealed) as err:
         devnet.reveal(task_id, seats[0])
-    assert err.value.error_args == {"taskId": task_id, "evaluator": seats[0].lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": seats[0]}
     with pytest.raises(reverts.AlreadyRevealed):  # nor with another score and a fresh salt
         devnet.client_for(seats[0]).transact("revealScore", task_id, 9_000, SALT)
     task = _task(devnet, task_id)
@@ -226,7 +226,7 @@ def test_reveal_without_commit_reverts(devnet: Any) -> None:
     advance_time(devnet.w3, devnet.params.commitWindow + 1)
     with pytest.raises(reverts.NotCommitted) as err:
         devnet.client_for(seats[2]).transact("revealScore", task_id, 5_000, SALT)
-    assert err.value.error_args == {"taskId": task_id, "evaluator": seats[2].lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": seats[2]}
 
 
 def test_commit_after_commit_deadline_reverts(devnet: Any) -> None:
@@ -257,7 +257,7 @@ def test_commit_by_unselected_evaluator_reverts(make_devnet: Any) -> None:
     digest = commitments.score_commitment(net.chain_id, net.owner.address, task_id, outsider, 5_000, SALT)
     with pytest.raises(reverts.NotSelectedEvaluator) as err:
         net.client_for(outsider).transact("commitScore", task_id, digest)
-    assert err.value.error_args == {"taskId": task_id, "evaluator": outsider.lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": outsider}
     assert _task(net, task_id)["committed"] == [False, False, False]
     assert net.owner.node(outsider)["openAssignments"] == 0
 
@@ -274,7 +274,7 @@ def test_commit_by_non_evaluator_reverts(devnet: Any, who: str) -> None:
     )
     with pytest.raises(reverts.NotSelectedEvaluator) as err:
         caller.transact("commitScore", task_id, digest)
-    assert err.value.error_args == {"taskId": task_id, "evaluator": caller.sender.lower()}
+    assert err.value.error_args == {"taskId": task_id, "evaluator": caller.sender}
     assert phase(devnet, task_id) == "Commit"
 
 
@@ -302,7 +302,7 @@ def test_reference_revealed_by_non_requester_reverts(devnet: Any) -> None:
     for caller in (devnet.client_for(node), stranger(devnet)):
         with pytest.raises(reverts.NotRequester) as err:
             caller.transact("revealReference", task_id, reference, salt)
-        assert err.value.error_args == {"taskId": task_id, "caller": caller.sender.lower()}
+        assert err.value.error_args == {"taskId": task_id, "caller": caller.sender}
     assert phase(devnet, task_id) == "Answered"
 
 

@@ -48,8 +48,8 @@ def test_answer_by_unassigned_node_reverts(devnet: Any, who: str) -> None:
         caller.transact("submitAnswer", task_id, "a stolen answer")
     assert err.value.error_args == {
         "taskId": task_id,
-        "caller": caller.sender.lower(),
-        "assigned": node.lower(),
+        "caller": caller.sender,
+        "assigned": node,
     }
     task = devnet.owner.task(task_id)
     assert phase(devnet, task_id) == "Open"
@@ -168,7 +168,7 @@ def test_withdraw_reentrancy_through_malicious_receiver_is_blocked(
     contract_eth = _eth(devnet, devnet.owner.address)
     with pytest.raises(reverts.TransferFailed) as err:  # its receive() re-enters and hits Reentrancy
         evil.transact("drain", fee, gas=gas)
-    assert err.value.error_args == {"to": receiver.lower(), "amount": fee}
+    assert err.value.error_args == {"to": receiver, "amount": fee}
     assert balance(devnet, receiver) == fee
     assert _eth(devnet, receiver) == 0
     assert _eth(devnet, devnet.owner.address) == contract_eth
@@ -203,7 +203,7 @@ def test_withdraw_more_than_balance_reverts(devnet: Any) -> None:
     with pytest.raises(reverts.InsufficientBalance) as err:
         requester.transact("withdraw", fee + 1)
     assert err.value.error_args == {
-        "account": requester.sender.lower(),
+        "account": requester.sender,
         "requested": fee + 1,
         "available": fee,
     }
@@ -219,7 +219,7 @@ def test_withdraw_without_balance_reverts(devnet: Any, who: str) -> None:
     caller = devnet.evaluators[0] if who == "staked node" else stranger(devnet)
     with pytest.raises(reverts.InsufficientBalance) as err:  # stake is not withdrawable balance
         caller.transact("withdraw", 1)
-    assert err.value.error_args == {"account": caller.sender.lower(), "requested": 1, "available": 0}
+    assert err.value.error_args == {"account": caller.sender, "requested": 1, "available": 0}
     if who == "staked node":
         assert stake(devnet, caller.sender) == STAKE
 
@@ -241,7 +241,7 @@ def test_register_twice_reverts(devnet: Any) -> None:
     node = devnet.evaluators[0]
     with pytest.raises(reverts.AlreadyRegistered) as err:
         node.transact("register", ROLE_INFERENCE, "switching roles", value=devnet.params.minStake)
-    assert err.value.error_args == {"node": node.sender.lower()}
+    assert err.value.error_args == {"node": node.sender}
     view = devnet.owner.node(node.sender)
     assert (view["role"], view["stake"], view["model"]) == (ROLE_EVALUATOR, STAKE, "evaluator-0")
     assert node.sender not in devnet.owner.call("pool", ROLE_INFERENCE)
@@ -262,11 +262,11 @@ def test_exit_with_open_assignments_reverts(devnet: Any) -> None:
     task_id, node, _ = devnet.open_task()
     with pytest.raises(reverts.NodeHasOpenAssignments) as err:
         devnet.client_for(node).transact("requestExit")
-    assert err.value.error_args == {"node": node.lower(), "openAssignments": 1}
+    assert err.value.error_args == {"node": node, "openAssignments": 1}
     seats, _ = devnet.answer(task_id)
     with pytest.raises(reverts.NodeHasOpenAssignments) as err:
         devnet.client_for(seats[0]).transact("requestExit")
-    assert err.value.error_args == {"node": seats[0].lower(), "openAssignments": 1}
+    assert err.value.error_args == {"node": seats[0], "openAssignments": 1}
     assert devnet.owner.node(seats[0])["status"] == 1  # still Active and in the pool
     assert seats[0] in devnet.owner.call("pool", ROLE_EVALUATOR)
 
@@ -275,13 +275,13 @@ def test_release_stake_before_unbonding_over_reverts(devnet: Any) -> None:
     node = devnet.evaluators[0]
     with pytest.raises(reverts.NotExiting) as err:
         node.transact("releaseStake")
-    assert err.value.error_args == {"node": node.sender.lower()}
+    assert err.value.error_args == {"node": node.sender}
     node.transact("requestExit")
     ends = int(devnet.owner.node(node.sender)["unbondingEnds"])
     advance_time(devnet.w3, devnet.params.unbondingDelay - 10)
     with pytest.raises(reverts.UnbondingNotOver) as err:
         node.transact("releaseStake")
-    assert err.value.error_args == {"node": node.sender.lower(), "unbondingEnds": ends}
+    assert err.value.error_args == {"node": node.sender, "unbondingEnds": ends}
     assert (stake(devnet, node.sender), balance(devnet, node.sender)) == (STAKE, 0)
 
 
@@ -301,7 +301,7 @@ def test_cost_reveal_with_wrong_salt_reverts(devnet: Any) -> None:
     to_next_epoch(devnet)
     with pytest.raises(reverts.CostCommitmentMismatch) as err:
         node.transact("revealCost", 1_500, b"\x23" * 32)
-    assert err.value.error_args == {"node": node.sender.lower()}
+    assert err.value.error_args == {"node": node.sender}
     with pytest.raises(reverts.CostCommitmentMismatch):  # nor another latency with the right salt
         node.transact("revealCost", 1, SALT)
     assert devnet.owner.node(node.sender)["latencyUs"] == 0
@@ -314,7 +314,7 @@ def test_cost_reveal_in_commit_epoch_reverts(devnet: Any) -> None:
     epoch = _commit_cost(devnet, node, 1_500, SALT)
     with pytest.raises(reverts.CostRevealOutsideEpoch) as err:
         node.transact("revealCost", 1_500, SALT)
-    assert err.value.error_args == {"node": node.sender.lower(), "commitEpoch": epoch, "currentEpoch": epoch}
+    assert err.value.error_args == {"node": node.sender, "commitEpoch": epoch, "currentEpoch": epoch}
     assert devnet.owner.node(node.sender)["latencyUs"] == 0
 
 
@@ -326,7 +326,7 @@ def test_cost_reveal_two_epochs_later_reverts(devnet: Any) -> None:
     with pytest.raises(reverts.CostRevealOutsideEpoch) as err:
         node.transact("revealCost", 1_500, SALT)
     assert err.value.error_args == {
-        "node": node.sender.lower(),
+        "node": node.sender,
         "commitEpoch": epoch,
         "currentEpoch": epoch + 2,
     }
@@ -337,7 +337,7 @@ def test_cost_commit_twice_in_an_epoch_and_zero_latency_revert(devnet: Any) -> N
     epoch = _commit_cost(devnet, node, 0, SALT)
     with pytest.raises(reverts.CostAlreadyCommitted) as err:
         node.transact("commitCost", b"\x01" * 32)
-    assert err.value.error_args == {"node": node.sender.lower(), "epoch": epoch}
+    assert err.value.error_args == {"node": node.sender, "epoch": epoch}
     to_next_epoch(devnet)
     with pytest.raises(reverts.LatencyOutOfRange) as err:
         node.transact("revealCost", 0, SALT)
@@ -348,7 +348,7 @@ def test_cost_report_by_non_node_reverts(devnet: Any) -> None:
     outsider = stranger(devnet)
     with pytest.raises(reverts.NotActive) as err:
         outsider.transact("commitCost", b"\x01" * 32)
-    assert err.value.error_args == {"node": outsider.sender.lower()}
+    assert err.value.error_args == {"node": outsider.sender}
     with pytest.raises(reverts.NotActive):
         outsider.transact("revealCost", 1, SALT)
 
