@@ -48,7 +48,7 @@ interface IProofOfQuality {
         uint256 rewardUnit; // wei paid per 1.0 (WAD) of reward
         uint256 minStake; // wei
         uint8 k; // evaluators per task, 1..3
-        uint8 aggregation; // 0 mean, 1 median, 2 trimmed mean
+        uint8 aggregation; // 0 mean, 1 median, 2 trimmed mean, 3 trust-weighted mean
         uint8 maxPoolSize; // active nodes per role, bounds every loop
         uint32 answerWindow; // seconds
         uint32 referenceWindow; // seconds
@@ -56,6 +56,10 @@ interface IProofOfQuality {
         uint32 revealWindow; // seconds
         uint32 unbondingDelay; // seconds
         uint32 epochLength; // seconds per cost-report epoch
+        uint8 trustRule; // trust update when aggregation is 3: 0 published (0.5 - d), 1 robust (median, panel pivot)
+        uint64 trustLambda; // trust learning rate lambda (WAD, <= 1)
+        uint64 trustMin; // lowest trust weight (WAD, in (0, 1])
+        uint64 trustMax; // highest trust weight (WAD, in [1, 18])
     }
 
     /// @dev Jobs and cumulative rewards are not stored: they are the sums of RewardSettled events.
@@ -71,6 +75,7 @@ interface IProofOfQuality {
         bytes32 costCommitment; // pending cost commitment, 0 when none
         uint64 costEpoch; // epoch of the pending cost commitment
         string model;
+        uint256 trustWeight; // evaluator trust weight (WAD); 1.0 until a trust-weighted round moves it
     }
 
     struct TaskView {
@@ -152,6 +157,8 @@ interface IProofOfQuality {
     event TaskExpired(uint256 indexed taskId, address indexed node);
     /// @notice One per participant at settlement; negative amounts were debited from stake.
     event RewardSettled(uint256 indexed taskId, address indexed account, int256 rewardWad, int256 amountWei);
+    /// @notice An evaluator's trust weight after a trust-weighted round (aggregation 3).
+    event TrustUpdated(uint256 indexed taskId, address indexed evaluator, uint256 weight);
     event FeeRefunded(uint256 indexed taskId, address indexed requester, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
 

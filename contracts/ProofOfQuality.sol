@@ -5,6 +5,7 @@ import {IProofOfQuality} from "./IProofOfQuality.sol";
 import {Commitments} from "./libraries/Commitments.sol";
 import {Consensus} from "./libraries/Consensus.sol";
 import {Rewards} from "./libraries/Rewards.sol";
+import {Trust} from "./libraries/Trust.sol";
 
 /// @title ProofOfQuality
 /// @notice Stakes, tasks, commit-reveal scores, commit-reveal cost reports and reward payouts.
@@ -15,6 +16,7 @@ contract ProofOfQuality is IProofOfQuality {
     uint256 private constant MAX_K = 3;
     uint256 private constant MAX_WEIGHT = 1e6 * WAD;
     uint256 private constant MAX_REWARD_UNIT = 1e30;
+    uint256 private constant MAX_TRUST = 18 * WAD; // fits the node's uint64 slot
 
     uint256 private immutable ALPHA_F;
     uint256 private immutable BETA_F;
@@ -32,6 +34,10 @@ contract ProofOfQuality is IProofOfQuality {
     uint32 private immutable REVEAL_WINDOW;
     uint32 private immutable UNBONDING_DELAY;
     uint32 private immutable EPOCH_LENGTH;
+    uint8 private immutable TRUST_RULE;
+    uint64 private immutable TRUST_LAMBDA;
+    uint64 private immutable TRUST_MIN;
+    uint64 private immutable TRUST_MAX;
 
     struct Node {
         // slot 0: everything a round touches, so settling a participant costs one slot
@@ -46,6 +52,7 @@ contract ProofOfQuality is IProofOfQuality {
         uint8 poolIndex; // position in its role's pool while Active
         uint40 unbondingEnds; // when an Exiting node's stake is released
         uint64 costEpoch; // epoch of the pending cost commitment
+        uint64 trustWeight; // WAD; 0 = never updated = 1.0 (kept across exit and re-registration)
         // slot 2
         bytes32 costCommitment; // pending cost commitment, 0 when none
         string model;
@@ -97,7 +104,11 @@ contract ProofOfQuality is IProofOfQuality {
 
     constructor(Params memory p) {
         if (p.k == 0 || p.k > MAX_K) revert InvalidParameter("k", p.k);
-        if (p.aggregation > Consensus.TRIMMED) revert InvalidParameter("aggregation", p.aggregation);
+        if (p.aggregation > Consensus.TRUST) revert InvalidParameter("aggregation", p.aggregation);
+        if (p.trustRule > Trust.ROBUST) revert InvalidParameter("trustRule", p.trustRule);
+        if (p.trustLambda > WAD) revert InvalidParameter("trustLambda", p.trustLambda);
+        if (p.trustMin == 0 || p.trustMin > WAD) revert InvalidParameter("trustMin", p.trustMin);
+        if (p.trustMax < WAD || p.trustMax > MAX_TRUST) revert InvalidParameter("trustMax", p.trustMax);
         if (p.maxPoolSize < p.k) revert InvalidParameter("maxPoolSize", p.maxPoolSize);
         if (p.alphaF > MAX_WEIGHT) revert InvalidParameter("alphaF", p.alphaF);
         if (p.betaF > MAX_WEIGHT) revert InvalidParameter("betaF", p.betaF);
@@ -123,6 +134,10 @@ contract ProofOfQuality is IProofOfQuality {
         REVEAL_WINDOW = p.revealWindow;
         UNBONDING_DELAY = p.unbondingDelay;
         EPOCH_LENGTH = p.epochLength;
+        TRUST_RULE = p.trustRule;
+        TRUST_LAMBDA = p.trustLambda;
+        TRUST_MIN = p.trustMin;
+        TRUST_MAX = p.trustMax;
     }
 
     // ================================================================ registry
@@ -326,6 +341,7 @@ contract ProofOfQuality is IProofOfQuality {
         for (uint256 j; j < count; ++j) {
             paid += _settleEvaluator(taskId, t, j, num, den, costs[j]);
         }
+        if (AGGREGATION == Consensus.TRUST && revealed != 0) _updateTrust(taskId, t, num, den);
         _refund(taskId, t, t.fee - paid); // fee >= maxPayout >= paid, see maxPayout()
         emit TaskFinalized(taskId, quality, uint8(revealed));
     }
@@ -360,7 +376,11 @@ contract ProofOfQuality is IProofOfQuality {
             commitWindow: COMMIT_WINDOW,
             revealWindow: REVEAL_WINDOW,
             unbondingDelay: UNBONDING_DELAY,
-            epochLength: EPOCH_LENGTH
+            epochLength: EPOCH_LENGTH,
+            trustRule: TRUST_RULE,
+            trustLambda: TRUST_LAMBDA,
+            trustMin: TRUST_MIN,
+            trustMax: TRUST_MAX
         });
     }
 
@@ -385,7 +405,8 @@ contract ProofOfQuality is IProofOfQuality {
             unbondingEnds: nd.unbondingEnds,
             costCommitment: nd.costCommitment,
             costEpoch: nd.costEpoch,
-            model: nd.model
+            model: nd.model,
+            trustWeight: Trust.effective(nd.trustWeight)
         });
     }
 
@@ -587,13 +608,48 @@ contract ProofOfQuality is IProofOfQuality {
 
     /// @dev Consensus centre num/den over the revealed scores, and how many were revealed.
     function _consensus(Task storage t) private view returns (uint256 num, uint256 den, uint256 revealed) {
-        uint8 mask = t.revealedMask;
-        uint256[] memory scores = new uint256[](_popcount(mask));
-        uint256 count = _seatCount(t);
-        for (uint256 j; j < count; ++j) {
-            if (mask & (1 << j) != 0) scores[revealed++] = _scoreAt(t, j);
+        (uint256[] memory scores, uint256[] memory weights, address[] memory who) = _revealedSeats(t);
+        revealed = scores.length;
+        if (AGGREGATION == Consensus.TRUST) {
+            for (uint256 i; i < revealed; ++i) {
+                weights[i] = Trust.effective(_nodes[who[i]].trustWeight);
+            }
+            (num, den) = Consensus.weightedCenter(scores, weights);
+        } else {
+            (num, den) = Consensus.center(scores, AGGREGATION); // sorts the copy in `scores`
         }
-        (num, den) = Consensus.center(scores, AGGREGATION); // sorts the copy in `scores`
+    }
+
+    /// @dev The revealed seats in seat order: scores, a zeroed weight array, and the evaluators.
+    function _revealedSeats(Task storage t)
+        private
+        view
+        returns (uint256[] memory scores, uint256[] memory weights, address[] memory who)
+    {
+        uint8 mask = t.revealedMask;
+        uint256 n = _popcount(mask);
+        (scores, weights, who) = (new uint256[](n), new uint256[](n), new address[](n));
+        uint256 count = _seatCount(t);
+        uint256 i;
+        for (uint256 j; j < count; ++j) {
+            if (mask & (1 << j) == 0) continue;
+            (scores[i], who[i]) = (_scoreAt(t, j), _nodeAt[_seatId(t, j)]);
+            ++i;
+        }
+    }
+
+    /// @dev Moves every revealed seat's trust weight after the round was settled with the old ones.
+    function _updateTrust(uint256 taskId, Task storage t, uint256 num, uint256 den) private {
+        (uint256[] memory scores, uint256[] memory weights, address[] memory who) = _revealedSeats(t);
+        for (uint256 i; i < scores.length; ++i) {
+            weights[i] = Trust.effective(_nodes[who[i]].trustWeight);
+        }
+        uint256[] memory next =
+            Trust.next(scores, weights, num, den, TRUST_RULE, TRUST_LAMBDA, TRUST_MIN, TRUST_MAX);
+        for (uint256 i; i < scores.length; ++i) {
+            _nodes[who[i]].trustWeight = uint64(next[i]); // <= TRUST_MAX < 2^64
+            emit TrustUpdated(taskId, who[i], next[i]);
+        }
     }
 
     /// @dev R_M for a revealed seat; the slash penalty for a seat that never revealed.

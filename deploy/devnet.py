@@ -204,6 +204,8 @@ class Devnet:
             "settled": settled,
             "refund": int(refunds[0]["args"]["amount"]) if refunds else 0,
             "quality": int(self.requester.receipt_events(final, "TaskFinalized")[0]["args"]["quality"]),
+            "trust": {str(e["args"]["evaluator"]): int(e["args"]["weight"])
+                      for e in self.requester.receipt_events(final, "TrustUpdated")},
         }
 
 

@@ -5,8 +5,9 @@ A run directory (written by the evaluation pipeline, simulation/pipeline/) holds
 ``scores.jsonl``
     One JSON object per line, ``{"record": str, "node": str, "evaluator": str, "score": number}``:
     evaluator ``evaluator``'s normalized score in [0, 10] of inference node ``node``'s answer to
-    record ``record``. The grid must be complete: every record answered by every node, and every
-    (record, node) answer scored by every evaluator, exactly once. Blank lines are skipped.
+    record ``record``. Every (record, node) answer listed must be scored by every evaluator, exactly
+    once. A node may skip records (a heavy node answers a seeded subset): the simulation then draws
+    each round's record among those its node answered. Blank lines are skipped.
 ``costs.json``
     ``{"inference": {node: latency_ms}, "evaluator": {evaluator: latency_ms}}``: the profiled mean
     latency per sample of each node, in milliseconds; the same node and evaluator names as the scores.
@@ -50,6 +51,11 @@ class SimInputs:
     node_latency_ms: FloatArray  # (nodes,)
     evaluator_latency_ms: FloatArray  # (evaluators,)
     f1: FloatArray | None = None  # (records, nodes) ground-truth proxy, NaN where unknown
+
+    @property
+    def answered(self) -> npt.NDArray[np.bool_]:
+        """(records, nodes): whether the node answered the record (its scores are known)."""
+        return ~np.isnan(self.scores[:, :, 0])
 
 
 def load_inputs(
@@ -159,19 +165,13 @@ def _check_complete(
     nodes: list[str],
     evaluators: list[str],
 ) -> None:
-    """DatasetError for the earliest-listed incomplete (record, node) pair, or a record a node skipped."""
+    """DatasetError for the earliest-listed (record, node) pair that some evaluator did not score."""
     incomplete = [(line, r, f) for (r, f), line in first_line.items() if np.isnan(scores[r, f]).any()]
     if incomplete:
         line, r, f = min(incomplete)
         missing = [evaluators[m] for m in np.flatnonzero(np.isnan(scores[r, f]))]
         raise DatasetError(str(path), line, f"record {records[r]!r} node {nodes[f]!r} is not scored by "
                                             f"evaluator(s) {', '.join(map(repr, missing))}")
-    for r, record in enumerate(records):
-        absent = [nodes[f] for f in range(len(nodes)) if (r, f) not in first_line]
-        if absent:
-            line = min(line for (rr, _), line in first_line.items() if rr == r)
-            raise DatasetError(str(path), line, f"record {record!r} has no scores for node(s) "
-                                                f"{', '.join(map(repr, absent))}")
 
 
 def load_costs(path: Path, nodes: list[str], evaluators: list[str]) -> tuple[FloatArray, FloatArray]:

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from offchain.errors import ConfigError
-from offchain.protocol import AGGREGATIONS, MAX_K, Params, floats, wad
+from offchain.protocol import AGGREGATIONS, CENTRE_MODES, MAX_K, Params, floats, wad
 from simulation.adversaries import Strategy
 from simulation.exact import ExactRounds, params_for, settle_rounds
 from simulation.inputs import SimInputs
@@ -36,7 +36,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 MAX_COMBINATIONS = 1 << 16  # above this many K-subsets, sample them by argpartition instead of a table
 TRUST = "trust"
-SIM_AGGREGATIONS = (*AGGREGATIONS, TRUST)  # the contract's modes plus the simulation-only trust weighting
+SIM_AGGREGATIONS = AGGREGATIONS  # the contract's modes; trust runs here with float weights (TrustConfig)
 TRUST_RULES = ("published", "robust")
 
 
@@ -188,8 +188,8 @@ def centre(scores: FloatArray, mode: str = "mean") -> FloatArray:
     the scores left after dropping wad.trim_count(K) from each end.
     """
     k = scores.shape[0]
-    if mode not in AGGREGATIONS:
-        raise ConfigError(f"unknown aggregation {mode!r}; choose one of {', '.join(AGGREGATIONS)}")
+    if mode not in CENTRE_MODES:
+        raise ConfigError(f"unknown aggregation {mode!r}; choose one of {', '.join(CENTRE_MODES)}")
     if mode == "mean":
         return _seat_sum(scores) / k
     ordered = _sorted_seats(scores)
@@ -292,12 +292,30 @@ def sample_evaluators(rng: np.random.Generator, rounds: int, m: int, k: int) -> 
     return np.ascontiguousarray(picks.T, dtype=np.int64)
 
 
+def answered_records(answered: npt.NDArray[np.bool_], node: IntArray, rng: np.random.Generator) -> IntArray:
+    """Per round, a record drawn uniformly among those its node answered (``answered[r, f]``).
+
+    With a complete grid this is the same law as an independent uniform record; it lets a heavy
+    node that answered only a subset take part without discarding everyone else's records.
+    """
+    by_node = [np.flatnonzero(answered[:, f]) for f in range(answered.shape[1])]
+    counts = np.array([len(rows) for rows in by_node])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    flat = np.concatenate(by_node)
+    pick = (rng.random(len(node)) * counts[node]).astype(np.int64)
+    return flat[offsets[node] + pick]
+
+
 def _check(inputs: SimInputs, config: SimConfig) -> None:
     n_records, n_nodes, n_evaluators = inputs.scores.shape
     if config.rounds < 1:
         raise ConfigError(f"rounds must be at least 1, got {config.rounds}")
     if min(n_records, n_nodes, n_evaluators) < 1:
         raise ConfigError("the simulation needs at least one record, inference node and evaluator")
+    answered_any: npt.NDArray[np.bool_] = np.asarray(inputs.answered.any(axis=0))
+    idle = [name for f, name in enumerate(inputs.nodes) if not answered_any[f]]
+    if idle:
+        raise ConfigError(f"node(s) {', '.join(map(repr, idle))} answered no record")
     if not 1 <= config.k <= n_evaluators:
         raise ConfigError(f"k must be between 1 and the {n_evaluators} evaluators, got {config.k}")
     if config.aggregation not in SIM_AGGREGATIONS:
@@ -306,7 +324,7 @@ def _check(inputs: SimInputs, config: SimConfig) -> None:
     if config.aggregation == TRUST:
         _check_trust(config.trust)
         if config.exact_rounds:
-            raise ConfigError("exact WAD rounds need a contract aggregation (mean, median or trimmed), not trust")
+            raise ConfigError("exact WAD rounds replay the stateless modes (mean, median, trimmed), not trust")
     if not 0 <= config.exact_rounds <= config.rounds:
         raise ConfigError(f"exact rounds must be between 0 and {config.rounds}, got {config.exact_rounds}")
     if config.exact_rounds and config.k > MAX_K:
@@ -341,6 +359,8 @@ def simulate(inputs: SimInputs, config: SimConfig | None = None, adversary: Adve
     rng = np.random.default_rng(config.seed)
     record = rng.integers(0, n_records, config.rounds)
     node = rng.integers(0, n_nodes, config.rounds)
+    if not inputs.answered.all():
+        record = answered_records(inputs.answered, node, np.random.default_rng([config.seed, 1]))
     seats = sample_evaluators(rng, config.rounds, n_evaluators, config.k)  # (K, R)
 
     flat = np.ascontiguousarray(inputs.scores, dtype=np.float64).ravel()

@@ -12,6 +12,7 @@ library Consensus {
     uint8 internal constant MEAN = 0;
     uint8 internal constant MEDIAN = 1;
     uint8 internal constant TRIMMED = 2;
+    uint8 internal constant TRUST = 3; // weighted mean by trust weights, see weightedCenter and Trust.sol
 
     /// @notice Consensus centre of `scores` as num/den score units (den > 0). Sorts `scores` in place
     ///         for the median and trimmed modes. No scores: centre 0.
@@ -26,6 +27,20 @@ library Consensus {
         }
         uint256 t = trimCount(n);
         return (_sum(scores, t, n - t), n - 2 * t);
+    }
+
+    /// @notice Trust-weighted centre sum(w e) / sum(w) as num/den (weights in WAD, all > 0). No
+    ///         scores: centre 0.
+    function weightedCenter(uint256[] memory scores, uint256[] memory weights)
+        internal
+        pure
+        returns (uint256 num, uint256 den)
+    {
+        if (scores.length == 0) return (0, 1);
+        for (uint256 i; i < scores.length; ++i) {
+            num += weights[i] * scores[i];
+            den += weights[i];
+        }
     }
 
     /// @notice Scores dropped from each end by the trimmed mean: none below 3 scores, else

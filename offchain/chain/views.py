@@ -29,6 +29,7 @@ class NodeRow:
     cumulative_wei: int  # signed wei credited (+) or debited from stake (-)
     jobs: int
     latency_ms: float | None
+    trust: float | None = None  # evaluator trust weight (1.0 until a trust-weighted round moves it)
 
     @property
     def average_reward(self) -> float:
@@ -71,6 +72,7 @@ def node_rows(client: PoQClient) -> list[NodeRow]:
                 cumulative_wei=amount,
                 jobs=jobs,
                 latency_ms=latency / 1000 if latency else None,
+                trust=int(node["trustWeight"]) / WAD if ROLES[int(node["role"])] == "Evaluator" else None,
             )
         )
     return rows

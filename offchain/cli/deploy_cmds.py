@@ -55,7 +55,8 @@ def _parse_overrides(values: tuple[str, ...]) -> dict[str, str]:
     "params",
     multiple=True,
     metavar="NAME=VALUE",
-    help="Override a deployment parameter, e.g. k=2, betaF=0.25, aggregation=median.",
+    help="Override a deployment parameter, e.g. k=2, betaF=0.25, aggregation=median "
+    "(or aggregation=trust with trustRule=robust|published).",
 )
 @json_option
 def deploy_cmd(

@@ -29,7 +29,7 @@ def _client(rpc_url: str, deployments_dir: str, account: Any = None) -> Any:
 @json_option
 def params_cmd(rpc_url: str, deployments_dir: str, as_json: bool) -> None:
     """The deployed contract's parameters, read from chain."""
-    from offchain.protocol import AGGREGATIONS, WAD
+    from offchain.protocol import AGGREGATIONS, TRUST_RULES, WAD
 
     client = _client(rpc_url, deployments_dir)
     values = client.params()
@@ -39,10 +39,12 @@ def params_cmd(rpc_url: str, deployments_dir: str, as_json: bool) -> None:
     click.echo(f"ProofOfQuality at {client.address} (chain {client.manifest.chain_id})")
     for name, value in values.items():
         shown = str(value)
-        if name in {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty"}:
+        if name in {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty", "trustLambda", "trustMin", "trustMax"}:
             shown = f"{value / WAD:g}  ({value} WAD)"
         elif name == "aggregation":
             shown = AGGREGATIONS[value]
+        elif name == "trustRule":
+            shown = TRUST_RULES[value]
         elif name in {"rewardUnit", "minStake"}:
             shown = f"{eth(value)} ETH  ({value} wei)"
         elif name.endswith(("Window", "Delay", "Length")):
@@ -127,6 +129,7 @@ def print_balances(address: str, rows: list[Any]) -> None:
         "jobs",
         "avg reward",
         "latency ms",
+        "trust",
     ):
         table.add_column(header, justify="left" if header in {"node", "role", "model", "status"} else "right")
     for row in rows:
@@ -141,6 +144,7 @@ def print_balances(address: str, rows: list[Any]) -> None:
             str(row.jobs),
             f"{row.average_reward:+.3f}",
             f"{row.latency_ms:.1f}" if row.latency_ms is not None else "-",
+            f"{row.trust:.3f}" if row.trust is not None else "-",
         )
     if not rows:
         table.caption = "no nodes registered yet"

@@ -101,15 +101,15 @@ def _markdown(report: dict[str, Any], rows: list[NodeRow]) -> str:
         "",
         "## Balances (settled on chain)",
         "",
-        "| node | role | model | stake ETH | balance ETH | cum. reward | jobs | avg reward | latency ms |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| node | role | model | stake ETH | balance ETH | cum. reward | jobs | avg reward | latency ms | trust |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         latency = f"{r.latency_ms:.1f}" if r.latency_ms is not None else "-"
         lines.append(
             f"| {r.address[:10]}… | {r.role} | {r.model} | {r.stake_wei / 1e18:.4f} | "
             f"{r.balance_wei / 1e18:.6f} | {r.cumulative_reward:+.3f} | {r.jobs} | "
-            f"{r.average_reward:+.3f} | {latency} |"
+            f"{r.average_reward:+.3f} | {latency} | {'-' if r.trust is None else f'{r.trust:.3f}'} |"
         )
     by_model: dict[str, list[float]] = defaultdict(list)
     for task in report["tasks"]:

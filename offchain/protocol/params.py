@@ -13,7 +13,10 @@ from offchain.errors import ConfigError, closest
 
 WAD = 10**18
 MAX_K = 3  # the contract stores at most three evaluators per task
-AGGREGATIONS = ("mean", "median", "trimmed")
+AGGREGATIONS = ("mean", "median", "trimmed", "trust")  # index = the contract's aggregation id
+CENTRE_MODES = AGGREGATIONS[:3]  # the modes whose centre needs no state (no trust weights)
+TRUST_RULES = ("published", "robust")  # index = the contract's trustRule id
+MAX_TRUST = 18 * WAD  # trust weights live in a uint64 slot
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Params:
     revealWindow: int = 300  # seconds evaluators have to reveal (closes early when all did)
     unbondingDelay: int = 3600  # seconds between an exit request and the stake's release
     epochLength: int = 600  # seconds per cost-report epoch (commit in e, reveal from e+1)
+    trustRule: int = 1  # trust update when aggregation is trust: 0 published, 1 robust
+    trustLambda: int = WAD // 2  # trust learning rate (WAD, <= 1)
+    trustMin: int = WAD // 10  # lowest trust weight (WAD, in (0, 1])
+    trustMax: int = 2 * WAD  # highest trust weight (WAD, in [1, 18])
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -63,6 +70,13 @@ class Params:
         for name in ("alphaF", "betaF", "alphaM", "betaM", "slashPenalty"):
             if getattr(self, name) > 10**6 * WAD:
                 raise ConfigError(f"parameter {name} must be at most 1e6 (in WAD), got {getattr(self, name)}")
+        if self.trustRule >= len(TRUST_RULES):
+            raise ConfigError(f"parameter trustRule must be one of {', '.join(TRUST_RULES)}, got {self.trustRule}")
+        if self.trustLambda > WAD:
+            raise ConfigError(f"parameter trustLambda must be at most 1 (in WAD), got {self.trustLambda}")
+        if not 0 < self.trustMin <= WAD <= self.trustMax <= MAX_TRUST:
+            raise ConfigError("parameters trustMin/trustMax need 0 < trustMin <= 1 <= trustMax <= 18 (in WAD), "
+                              f"got {self.trustMin}, {self.trustMax}")
         if self.rewardUnit > 10**30 or self.minStake >= 2**96:
             raise ConfigError("parameters rewardUnit/minStake are out of range")
 
@@ -76,6 +90,10 @@ class Params:
     @property
     def aggregation_name(self) -> str:
         return AGGREGATIONS[self.aggregation]
+
+    @property
+    def trust_rule_name(self) -> str:
+        return TRUST_RULES[self.trustRule]
 
     def with_overrides(self, overrides: dict[str, Any]) -> Params:
         """Apply NAME=VALUE overrides; values may be ints, decimal reward weights or mode names."""
@@ -94,16 +112,18 @@ class Params:
         return cls(**{f.name: int(data[f.name]) for f in fields(cls) if f.name in data})
 
 
-_WAD_FIELDS = {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty"}
+_WAD_FIELDS = {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty", "trustLambda", "trustMin", "trustMax"}
+_NAMED_FIELDS = {"aggregation": AGGREGATIONS, "trustRule": TRUST_RULES}
 
 
 def _parse_value(name: str, raw: Any) -> int:
-    """Integers pass through. WAD weights also accept decimals ("0.5" -> 5e17); aggregation a name."""
+    """Integers pass through. WAD weights also accept decimals ("0.5" -> 5e17); aggregation and
+    trustRule also accept a name."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     text = str(raw).strip()
-    if name == "aggregation" and text in AGGREGATIONS:
-        return AGGREGATIONS.index(text)
+    if text in _NAMED_FIELDS.get(name, ()):
+        return _NAMED_FIELDS[name].index(text)
     try:
         return int(text)
     except ValueError:

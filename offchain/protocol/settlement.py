@@ -18,6 +18,7 @@ class RoundSettlement:
     evaluator_wei: tuple[int, ...]
     paid: int  # wei paid out of the fee
     refund: int  # wei returned to the requester
+    trust_weights: tuple[int | None, ...] = ()  # trust mode: each seat's next weight (None: silent seat)
 
 
 def settle_round(
@@ -26,14 +27,23 @@ def settle_round(
     seat_scores: Sequence[int | None],
     node_cost: int,
     evaluator_costs: Sequence[int],
+    seat_weights: Sequence[int] | None = None,
 ) -> RoundSettlement:
     """Rewards of a Closed task. `seat_scores[j]` is seat j's revealed score or None.
 
     Costs are normalized WAD costs (wad.normalized_cost). Negative wei amounts are debits from stake,
-    which the contract caps at the stake; positive ones are paid from `fee`.
+    which the contract caps at the stake; positive ones are paid from `fee`. In trust mode
+    `seat_weights[j]` is seat j's trust weight before the round (WAD; default 1.0 each) and the result
+    carries the revealed seats' next weights.
     """
     revealed = [s for s in seat_scores if s is not None]
-    num, den = wad.center(revealed, params.aggregation)
+    trust = params.aggregation == wad.TRUST
+    weights = [wad.WAD] * len(seat_scores) if seat_weights is None else list(seat_weights)
+    revealed_weights = [w for s, w in zip(seat_scores, weights, strict=True) if s is not None]
+    if trust:
+        num, den = wad.weighted_center(revealed, revealed_weights)
+    else:
+        num, den = wad.center(revealed, params.aggregation)
     q = wad.quality(num, den) if revealed else 0
     node_reward = wad.inference_reward(params.alphaF, params.betaF, q, node_cost) if revealed else 0
     rewards = tuple(
@@ -45,7 +55,12 @@ def settle_round(
     node_wei = wad.to_wei(node_reward, params.rewardUnit)
     evaluator_wei = tuple(wad.to_wei(r, params.rewardUnit) for r in rewards)
     paid = sum(max(0, x) for x in (node_wei, *evaluator_wei))
-    return RoundSettlement(q, node_reward, rewards, node_wei, evaluator_wei, paid, fee - paid)
+    next_weights: tuple[int | None, ...] = ()
+    if trust:
+        moved = iter(wad.trust_next(revealed, revealed_weights, num, den, params.trustRule, params.trustLambda,
+                                    params.trustMin, params.trustMax) if revealed else [])
+        next_weights = tuple(None if s is None else next(moved) for s in seat_scores)
+    return RoundSettlement(q, node_reward, rewards, node_wei, evaluator_wei, paid, fee - paid, next_weights)
 
 
 def expiry_penalty(params: Params) -> tuple[int, int]:

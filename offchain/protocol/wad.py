@@ -1,4 +1,4 @@
-"""The PoQ equations in WAD integers, bit-identical to contracts/libraries/{Consensus,Rewards}.sol.
+"""The PoQ equations in WAD integers, bit-identical to contracts/libraries/{Consensus,Rewards,Trust}.sol.
 
 Scores are integers in [0, MAX_SCORE] (10_000 = 10.0). The consensus centre is an exact fraction
 num/den of score units, so quality Q and deviations d are rounded once, in the protocol's favour:
@@ -16,7 +16,8 @@ MAX_SCORE = 10_000
 Wad = NewType("Wad", int)
 Wei = NewType("Wei", int)
 
-MEAN, MEDIAN, TRIMMED = 0, 1, 2
+MEAN, MEDIAN, TRIMMED, TRUST = 0, 1, 2, 3
+PUBLISHED, ROBUST = 0, 1  # trust update rules
 
 
 def trim_count(n: int) -> int:
@@ -42,6 +43,36 @@ def center(scores: Sequence[int], mode: int = MEAN) -> tuple[int, int]:
         t = trim_count(n)
         return sum(ordered[t : n - t]), n - 2 * t
     raise ValueError(f"unknown aggregation mode {mode}")
+
+
+def weighted_center(scores: Sequence[int], weights: Sequence[int]) -> tuple[int, int]:
+    """Trust-weighted centre sum(w e) / sum(w) as (num, den); (0, 1) for no scores."""
+    if not scores:
+        return 0, 1
+    return sum(w * e for w, e in zip(weights, scores, strict=True)), sum(weights)
+
+
+def effective_trust(stored: int) -> int:
+    """A stored trust weight of 0 (never updated) reads as 1.0."""
+    return stored or WAD
+
+
+def trust_next(scores: Sequence[int], weights: Sequence[int], num: int, den: int, rule: int,
+               lam: int, w_min: int, w_max: int) -> list[int]:
+    """The revealed seats' next trust weights (Trust.next): clip(w (1 +- lam |pivot - d|), min, max).
+
+    PUBLISHED: d against the round's weighted centre num/den, pivot 0.5. ROBUST: d against the median
+    of the scores, pivot the panel's mean d (floored).
+    """
+    if rule == ROBUST:
+        num, den = center(scores, MEDIAN)
+    d = [deviation(e, num, den) for e in scores]
+    pivot = sum(d) // len(d) if rule == ROBUST else WAD // 2
+    out = []
+    for w, dj in zip(weights, d, strict=True):
+        factor = WAD + lam * (pivot - dj) // WAD if pivot >= dj else WAD - lam * (dj - pivot) // WAD
+        out.append(min(w_max, max(w_min, w * factor // WAD)))
+    return out
 
 
 def quality(num: int, den: int) -> Wad:

@@ -115,6 +115,17 @@ def grid(tasks: Sequence[Record], rows: Sequence[Row], nodes: Sequence[str]) -> 
     return [r for r in tasks if need <= answered.get(r.id, set())]
 
 
+def answered_pairs(tasks: Sequence[Record], rows: Sequence[Row],
+                   nodes: Sequence[str]) -> list[tuple[Record, str]]:
+    """Every (record, node) answer in task order, then node order.
+
+    Unlike `grid`, a heavy node that answered only its seeded subset keeps those answers, so the
+    quality stages see every answer there is.
+    """
+    answered = {(row["record"], row["node"]) for row in rows}
+    return [(r, n) for r in tasks for n in nodes if (r.id, n) in answered]
+
+
 def answers(rows: Sequence[Row]) -> dict[tuple[str, str], Row]:
     """Generation rows by (record, node)."""
     return {(row["record"], row["node"]): row for row in rows}

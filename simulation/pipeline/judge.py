@@ -172,9 +172,16 @@ def judge_all(backend: JudgeBackend, prompts: Sequence[str]) -> list[tuple[Verdi
     return results
 
 
-def judged_records(grid: Sequence[Record], n: int, seed: int) -> list[Record]:
-    """The seeded sample judged for every node: ``n`` records per task (same for each node)."""
-    return [r for task in TASKS for r in sample([g for g in grid if g.task == task], n, seed)]
+def judged_pairs(pairs: Sequence[tuple[Record, str]], n: int, seed: int) -> list[tuple[Record, str]]:
+    """The seeded sample judged: ``n`` records per (task, node), in record order then node order.
+
+    Nodes that answered the same records get the same sample (the seed and candidates match); a
+    heavy node's sample comes from its own subset.
+    """
+    nodes = list(dict.fromkeys(node for _, node in pairs))
+    chosen = {(r.id, node) for node in nodes for task in TASKS
+              for r in sample([r for r, m in pairs if m == node and r.task == task], n, seed)}
+    return [(r, node) for r, node in pairs if (r.id, node) in chosen]
 
 
 def make_backend(config: PipelineConfig) -> JudgeBackend:
@@ -191,13 +198,13 @@ def make_backend(config: PipelineConfig) -> JudgeBackend:
                                                                      seed=config.seed)))
 
 
-def run_judge(config: PipelineConfig, reporter: Reporter, grid: Sequence[Record],
-              answers: dict[tuple[str, str], Row], nodes: Sequence[str], *,
+def run_judge(config: PipelineConfig, reporter: Reporter, pairs: Sequence[tuple[Record, str]],
+              answers: dict[tuple[str, str], Row], *,
               backend: JudgeBackend | None = None) -> tuple[int, int]:
     """Judge the missing sampled answers; returns (judged now, failures now)."""
     store = JsonlStore(config.path(JUDGE_FILE), field_key("record", "node"))
     done = store.done()
-    todo = [(r, n) for r in judged_records(grid, config.judge_samples, config.seed) for n in nodes
+    todo = [(r, n) for r, n in judged_pairs(pairs, config.judge_samples, config.seed)
             if (r.id, n) not in done]
     if not todo:
         reporter.note(f"judge: all {len(done)} sampled answers judged")

@@ -1,6 +1,6 @@
 """Stages ``f1`` (ground truth) and ``scores`` (evaluator scores, raw then normalized per task).
 
-``f1.jsonl``: ``{record, node, task, f1}`` per grid answer, SQuAD token F1 x 10 maxed over every
+``f1.jsonl``: ``{record, node, task, f1}`` per answer, SQuAD token F1 x 10 maxed over every
 gold answer (the same F1 against the CNN/DM highlights). ``evaluations.jsonl`` (resumable):
 ``{record, node, task, evaluator, raw}``, the evaluator's raw score of the pair (reference,
 output). ``scores.jsonl``: the same rows plus ``score``, the raw score min-max normalized per
@@ -33,18 +33,21 @@ EvaluatorLoader = Callable[[str, int], Any]
 CHUNK = 256
 
 
-def f1_rows(grid: Sequence[Record], answers: dict[tuple[str, str], Row],
-            nodes: Sequence[str]) -> list[Row]:
-    """F1 x 10 of each node's answer to each grid record (pure)."""
+Pairs = Sequence[tuple[Record, str]]
+"""(record, node) answers, from `generate.answered_pairs`."""
+
+
+def f1_rows(pairs: Pairs, answers: dict[tuple[str, str], Row]) -> list[Row]:
+    """F1 x 10 of each node's answer to its record (pure)."""
     return [{"record": r.id, "node": n, "task": r.task,
              "f1": f1_times_10(answers[(r.id, n)]["output"], r.references)}
-            for r in grid for n in nodes]
+            for r, n in pairs]
 
 
-def run_f1(config: PipelineConfig, reporter: Reporter, grid: Sequence[Record],
-           answers: dict[tuple[str, str], Row], nodes: Sequence[str]) -> int:
-    """Rewrite ``f1.jsonl`` for the grid (cheap: pure string work)."""
-    count = write_jsonl(config.path(F1_FILE), f1_rows(grid, answers, nodes))
+def run_f1(config: PipelineConfig, reporter: Reporter, pairs: Pairs,
+           answers: dict[tuple[str, str], Row]) -> int:
+    """Rewrite ``f1.jsonl`` for every answer (cheap: pure string work)."""
+    count = write_jsonl(config.path(F1_FILE), f1_rows(pairs, answers))
     reporter.note(f"f1: {count} answers scored")
     return count
 
@@ -84,8 +87,8 @@ def normalize_per_task(rows: Sequence[Row], scale: float = 10.0) -> list[Row]:
     return [{**row, "score": score} for row, score in zip(rows, scores, strict=True)]
 
 
-def run_scores(config: PipelineConfig, reporter: Reporter, grid: Sequence[Record],
-               answers: dict[tuple[str, str], Row], nodes: Sequence[str], *,
+def run_scores(config: PipelineConfig, reporter: Reporter, pairs: Pairs,
+               answers: dict[tuple[str, str], Row], *,
                load: EvaluatorLoader = load_real_evaluator) -> int:
     """Score the missing (record, node, evaluator) pairs, then rewrite ``scores.jsonl``.
 
@@ -96,8 +99,8 @@ def run_scores(config: PipelineConfig, reporter: Reporter, grid: Sequence[Record
     names = evaluator_names(config)
     computed = 0
     for name in names:
-        todo = [(r, n) for r in grid for n in nodes if (r.id, n, name) not in done]
-        total = len(grid) * len(nodes)
+        todo = [(r, n) for r, n in pairs if (r.id, n, name) not in done]
+        total = len(pairs)
         if not todo:
             reporter.note(f"scores: {name} has all {total} pairs")
             continue
@@ -111,7 +114,7 @@ def run_scores(config: PipelineConfig, reporter: Reporter, grid: Sequence[Record
                                          for (r, n), x in zip(chunk, raw, strict=True))
                 advance(len(chunk))
         del evaluator
-    order = {key: i for i, key in enumerate(product([r.id for r in grid], nodes, names))}
+    order = {(r.id, n, name): i for i, ((r, n), name) in enumerate(product(pairs, names))}
     rows = [row for row in store.rows() if _key(row) in order]
     rows.sort(key=lambda row: order[_key(row)])
     count = write_jsonl(config.path(SCORES_FILE), normalize_per_task(rows))

@@ -65,20 +65,21 @@ def run_pipeline(config: PipelineConfig, reporter: Reporter,
         return summary
     rows = generate.generations_store(config).rows()
     answers, grid = generate.answers(rows), generate.grid(tasks, rows, nodes)
+    pairs = generate.answered_pairs(tasks, rows, nodes)
     summary.grid_records = len(grid)
     if not grid:
         raise ConfigError("no record is answered by every generator: run the 'generations' stage")
     if len(grid) < len(tasks):
-        reporter.note(f"grid: {len(grid)} of {len(tasks)} records answered by every node "
-                      "(later stages use these)")
+        reporter.note(f"grid: {len(grid)} of {len(tasks)} records answered by every node; "
+                      f"quality stages use all {len(pairs)} answers")
     if "f1" in stages:
-        quality.run_f1(config, reporter, grid, answers, nodes)
+        quality.run_f1(config, reporter, pairs, answers)
     if "scores" in stages:
-        summary.scored = quality.run_scores(config, reporter, grid, answers, nodes,
+        summary.scored = quality.run_scores(config, reporter, pairs, answers,
                                             load=backends.load_evaluator)
     if "judge" in stages:
         summary.judged, summary.judge_failures = judge.run_judge(
-            config, reporter, grid, answers, nodes, backend=backends.judge)
+            config, reporter, pairs, answers, backend=backends.judge)
     if "correlations" in stages:
         judged = _rows(config, JUDGE_FILE, "record", "node") if config.path(JUDGE_FILE).is_file() else []
         if not judged:

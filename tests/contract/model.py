@@ -48,6 +48,7 @@ class NodeModel:
     unbonding_ends: int = 0
     cost_commit: tuple[int, int, bytes] | None = None  # (epoch, latency, salt) pending reveal
     cost_epoch: int = 0  # epoch of the latest cost commitment (kept after its reveal)
+    trust: int = wad.WAD  # trust weight (moves only in trust mode; survives exit and re-registration)
 
 
 @dataclass
@@ -332,7 +333,7 @@ class PoQModel:
         # gives every participant's reward; debits are then applied node first, capped at stake.
         node_cost = self.cost(self.node(t.node))
         costs = [self.cost(self.node(seat)) for seat in t.seats]
-        first = settle_round(self.p, t.fee, scores, node_cost, costs)
+        first = settle_round(self.p, t.fee, scores, node_cost, costs, [self.node(seat).trust for seat in t.seats])
         paid = 0
         amount = self._settle(t.node, first.node_wei)
         rewards = [(t.node, first.node_reward, amount)]
@@ -342,6 +343,9 @@ class PoQModel:
             rewards.append((seat, first.evaluator_rewards[j], amount))
             paid += max(amount, 0)
         assert paid <= t.fee, f"paid {paid} out of a fee of {t.fee}"
+        for seat, weight in zip(t.seats, first.trust_weights, strict=False):
+            if weight is not None:
+                self.node(seat).trust = weight
         revealed = sum(s is not None for s in scores)
         return Settled(rewards, self._refund(t, t.fee - paid), first.quality, revealed)
 

@@ -374,7 +374,13 @@ def test_open_task_with_fee_below_max_payout_reverts(devnet: Any) -> None:
     [
         ("k", 0, 0),
         ("k", 4, 4),
-        ("aggregation", 3, 3),
+        ("aggregation", 4, 4),
+        ("trustRule", 2, 2),
+        ("trustLambda", WAD + 1, WAD + 1),
+        ("trustMin", 0, 0),
+        ("trustMin", WAD + 1, WAD + 1),
+        ("trustMax", WAD - 1, WAD - 1),
+        ("trustMax", 18 * WAD + 1, 18 * WAD + 1),
         ("maxPoolSize", 2, 2),  # below k = 3
         ("epochLength", 0, 0),
         ("alphaF", 10**6 * WAD + 1, 10**6 * WAD + 1),

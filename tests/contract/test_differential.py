@@ -1,8 +1,10 @@
 """Differential test: the contract's settled rewards equal offchain.protocol's, to the wei.
 
-Hundreds of random rounds (random K, aggregation, scores, silent seats, latencies, alpha/beta,
-reward unit) run on the real contract in the embedded EVM; every RewardSettled event must equal
-`settle_round`'s WAD and wei results exactly, and the float equations agree within 1e-12.
+Hundreds of random rounds (random K, aggregation including trust weighting with either update
+rule, scores, silent seats, latencies, alpha/beta, reward unit) run on the real contract in the
+embedded EVM; every RewardSettled and TrustUpdated event must equal `settle_round`'s WAD and wei
+results exactly (the test carries each evaluator's trust weight from round to round, as the
+contract does), and the float equations agree within 1e-12.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ params_strategy = st.builds(
     slashPenalty=st.integers(min_value=0, max_value=2 * WAD),
     rewardUnit=st.integers(min_value=1, max_value=10**17),
     k=st.integers(min_value=1, max_value=3),
-    aggregation=st.integers(min_value=0, max_value=2),
+    aggregation=st.integers(min_value=0, max_value=3),
     minStake=st.just(10**18),
     epochLength=st.just(100),
+    trustRule=st.integers(min_value=0, max_value=1),
+    trustLambda=st.one_of(st.integers(min_value=0, max_value=WAD), st.just(WAD)),
+    trustMin=st.integers(min_value=1, max_value=WAD),
+    trustMax=st.integers(min_value=WAD, max_value=18 * WAD),
 )
 score = st.one_of(st.integers(min_value=0, max_value=10_000), st.just(0), st.just(10_000))
 seat_score = st.one_of(score, score, score, score, st.none())  # about one seat in five stays silent
@@ -80,6 +86,7 @@ def test_contract_rewards_equal_protocol_to_the_wei(
     fee = int(net.owner.call("maxPayout"))
     assert fee == wad.max_payout(params.alphaF, params.alphaM, params.k, params.rewardUnit)
 
+    trust = dict.fromkeys(evaluators, WAD)  # every weight starts at 1.0
     for scores in rounds:
         result = net.play_round(scores[: params.k], reference=None)
         seats = result["evaluators"]
@@ -90,7 +97,13 @@ def test_contract_rewards_equal_protocol_to_the_wei(
             seat_scores,
             _cost(reported, inference, result["node"]),
             [_cost(reported, evaluators, e) for e in seats],
+            [trust[e] for e in seats],
         )
+        moved = {e: w for e, w in zip(seats, expected.trust_weights, strict=False) if w is not None}
+        assert result["trust"] == moved  # no event outside trust mode, one per revealed seat in it
+        trust.update(moved)
+        for e in seats:
+            assert net.owner.node(e)["trustWeight"] == trust[e]
         settled = result["settled"]
         assert settled[result["node"]] == (expected.node_reward, expected.node_wei)
         for seat, evaluator in enumerate(seats):
@@ -111,7 +124,7 @@ def _check_floats(
 ) -> None:
     """The float equations (simulation path) agree with the WAD results within 1e-12."""
     revealed = [s / 1000.0 for s in seat_scores if s is not None]
-    if not revealed:
+    if not revealed or params.aggregation == wad.TRUST:  # the trust centre is checked exactly above
         return
     mode = AGGREGATIONS[params.aggregation]
     centre = floats.consensus(revealed, mode)

@@ -127,7 +127,8 @@ def params_strategy() -> st.SearchStrategy[Params]:
         reward_unit=st.sampled_from([10**16, 10**16 + 7, 3 * 10**15 + 1]),
         min_stake=st.sampled_from([10**15, 10**16, 10**17]),
         k=st.integers(1, 3),
-        aggregation=st.integers(0, 2),
+        aggregation=st.integers(0, 3),
+        trust=st.tuples(st.integers(0, 1), st.integers(0, WAD), st.integers(1, WAD), st.integers(WAD, 18 * WAD)),
         max_pool=st.sampled_from([4, 5, 32]),
         windows=st.tuples(window, window, window, window),
         unbonding_extra=st.integers(1, 300),
@@ -145,6 +146,7 @@ def _params(
     min_stake: int,
     k: int,
     aggregation: int,
+    trust: tuple[int, int, int, int],
     max_pool: int,
     windows: tuple[int, int, int, int],
     unbonding_extra: int,
@@ -168,6 +170,10 @@ def _params(
         revealWindow=reveal,
         unbondingDelay=sum(windows) + unbonding_extra,
         epochLength=epoch,
+        trustRule=trust[0],
+        trustLambda=trust[1],
+        trustMin=trust[2],
+        trustMax=trust[3],
     )
 
 
@@ -750,9 +756,9 @@ class PoQMachine(RuleBasedStateMachine):
             n = self.model.node(client.sender)
             view = self.view("getNode", client.sender)
             got = (view["role"], STATUSES[view["status"]], view["id"], view["openAssignments"],
-                   view["stake"], view["balance"], view["latencyUs"], view["unbondingEnds"])
+                   view["stake"], view["balance"], view["latencyUs"], view["unbondingEnds"], view["trustWeight"])
             want = (n.role, STATUSES[n.status], n.id, n.open_assignments, n.stake, n.balance, n.latency,
-                    n.unbonding_ends)
+                    n.unbonding_ends, n.trust)
             assert got == want, f"{client.sender}: chain {got} != model {want}"
             pending = b"\0" * 32
             if n.cost_commit is not None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from offchain.errors import ConfigError
-from offchain.protocol import AGGREGATIONS, floats
+from offchain.protocol import CENTRE_MODES, floats
 from simulation import montecarlo
 from simulation.inputs import SimInputs, load_inputs
 from simulation.montecarlo import SimConfig, centre, normalized_costs, simulate
@@ -24,7 +24,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> SimInputs:
     return load_inputs(write_run(tmp_path_factory.mktemp("sim") / "run", n_records=30, f1=True))
 
 
-@pytest.mark.parametrize("mode", AGGREGATIONS)
+@pytest.mark.parametrize("mode", CENTRE_MODES)
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7])
 def test_vectorized_centre_equals_floats_consensus(mode: str, k: int) -> None:
     rng = np.random.default_rng(k)
@@ -59,7 +59,7 @@ def test_inference_reward_matches_closed_form_expectation(inputs: SimInputs) -> 
         assert result.inference.avg_reward[f] == pytest.approx(mine.mean(), abs=1e-12)
 
 
-@pytest.mark.parametrize("mode", AGGREGATIONS)
+@pytest.mark.parametrize("mode", CENTRE_MODES)
 def test_evaluator_reward_matches_exact_enumeration(inputs: SimInputs, mode: str) -> None:
     """E[R_M(m)] by enumerating every record, node and K-subset holding m, with floats.consensus."""
     k, rounds = 3, MANY
@@ -139,7 +139,7 @@ def test_rounds_carry_the_sampled_answer_and_its_f1(inputs: SimInputs) -> None:
     assert rounds.quality[i] == pytest.approx(seat_scores.mean() / 10, abs=1e-15)
 
 
-@pytest.mark.parametrize("mode", AGGREGATIONS)
+@pytest.mark.parametrize("mode", CENTRE_MODES)
 def test_exact_wad_rounds_agree_with_floats(inputs: SimInputs, mode: str) -> None:
     """Scores with 3 decimals and latencies in whole microseconds: WAD and float differ by rounding only."""
     result = simulate(inputs, SimConfig(rounds=300, seed=1, aggregation=mode, exact_rounds=300))

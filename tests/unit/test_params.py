@@ -10,7 +10,7 @@ from offchain.protocol import WAD, Params
 
 def test_defaults_are_valid_and_in_struct_order() -> None:
     params = Params()
-    assert params.as_tuple()[0] == params.alphaF and len(params.as_tuple()) == 16
+    assert params.as_tuple()[0] == params.alphaF and len(params.as_tuple()) == 20
 
 
 @pytest.mark.parametrize("k", [0, 4])

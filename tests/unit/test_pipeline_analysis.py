@@ -8,7 +8,8 @@ import pytest
 
 from offchain.data import Record
 from simulation.pipeline.analysis import correlation_table
-from simulation.pipeline.generate import batches, grid, planned_records
+from simulation.pipeline.generate import answered_pairs, batches, grid, planned_records
+from simulation.pipeline.judge import judged_pairs
 from simulation.pipeline.quality import f1_rows, normalize_per_task
 
 
@@ -29,7 +30,7 @@ def test_f1_rows_take_the_best_gold_answer_times_10() -> None:
     record = Record("q1", "extractive_qa", "x", "Denver", references=("Denver", "Denver Broncos"),
                     context="c", question="q")
     answers = {("q1", "a"): {"output": "Denver Broncos"}}
-    assert f1_rows([record], answers, ["a"]) == [
+    assert f1_rows([(record, "a")], answers) == [
         {"record": "q1", "node": "a", "task": "extractive_qa", "f1": 10.0}]
 
 
@@ -72,6 +73,26 @@ def test_grid_keeps_records_every_node_answered_in_task_order() -> None:
     rows = [{"record": r, "node": n} for r in ("q1", "q2", "s0") for n in ("a", "b")]
     rows.append({"record": "q3", "node": "a"})
     assert [r.id for r in grid(_records(), rows, ["a", "b"])] == ["q1", "q2", "s0"]
+
+
+def test_answered_pairs_keep_a_partial_node_s_answers_in_task_then_node_order() -> None:
+    rows = [{"record": r, "node": n} for r in ("q1", "q2", "s0") for n in ("a", "b")]
+    rows.append({"record": "q3", "node": "a"})
+    pairs = answered_pairs(_records(), rows, ["a", "b"])
+    assert [(r.id, n) for r, n in pairs] == [("q1", "a"), ("q1", "b"), ("q2", "a"), ("q2", "b"),
+                                             ("q3", "a"), ("s0", "a"), ("s0", "b")]
+
+
+def test_judge_sample_is_shared_by_full_nodes_and_drawn_from_a_heavy_node_s_subset() -> None:
+    records = _records()
+    heavy = {"q0", "q4", "s2", "s3"}
+    pairs = [(r, n) for r in records for n in ("a", "b", "h") if n != "h" or r.id in heavy]
+    chosen = judged_pairs(pairs, 2, seed=0)
+    picked = {n: sorted(r.id for r, m in chosen if m == n) for n in ("a", "b", "h")}
+    assert picked["a"] == picked["b"] and len(picked["a"]) == 4  # 2 per task, same for full nodes
+    assert set(picked["h"]) == heavy  # the subset has exactly 2 per task
+    assert [r.task for r, n in chosen if n == "a"].count("summarization") == 2
+    assert chosen == judged_pairs(pairs, 2, seed=0)
 
 
 def test_heavy_node_without_gpu_gets_a_seeded_subset_per_task() -> None:

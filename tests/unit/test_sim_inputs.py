@@ -10,6 +10,7 @@ import pytest
 
 from offchain.errors import ConfigError, DatasetError
 from simulation.inputs import load_inputs
+from simulation.montecarlo import SimConfig, simulate
 from tests.unit.sim_data import EVALUATORS, NODES, write_run
 
 
@@ -90,13 +91,23 @@ def test_answer_missing_an_evaluator_points_at_its_first_line(tmp_path: Path) ->
         load_inputs(run)
 
 
-def test_record_without_a_node_is_rejected(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "run", n_records=2)
-    rows = [r for r in _lines(run / "scores.jsonl") if not (r["record"] == "q1" and r["node"] == "phi3")]
+def test_a_node_may_skip_records_and_the_simulation_draws_only_its_answers(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", n_records=4)
+    rows = [r for r in _lines(run / "scores.jsonl") if not (r["record"] in ("q1", "q2") and r["node"] == "phi3")]
     _write(run / "scores.jsonl", rows)
-    with pytest.raises(DatasetError, match=
-            r"scores\.jsonl:16: record 'q1' has no scores for node\(s\) 'phi3'"):
-        load_inputs(run)
+    inputs = load_inputs(run)
+    phi3 = inputs.nodes.index("phi3")
+    assert [inputs.records[r] for r in np.flatnonzero(~inputs.answered[:, phi3])] == ["q1", "q2"]
+    assert inputs.answered.sum() == inputs.answered.size - 2
+
+    result = simulate(inputs, SimConfig(rounds=4000, seed=3))
+    rounds = result.rounds
+    assert inputs.answered[rounds.record, rounds.node].all()  # never an unanswered pair
+    assert np.isfinite(rounds.quality).all()
+    mine = rounds.record[rounds.node == phi3]
+    assert set(np.unique(mine)) == set(np.flatnonzero(inputs.answered[:, phi3]))
+    others = rounds.record[rounds.node != phi3]
+    assert set(np.unique(others)) == set(range(len(inputs.records)))
 
 
 def test_empty_scores_file_is_rejected(tmp_path: Path) -> None:

@@ -132,8 +132,8 @@ def test_bad_trust_configs_are_config_errors(pool: SimInputs, trust: TrustConfig
         simulate(pool, SimConfig(rounds=10, aggregation="trust", trust=trust))
 
 
-def test_trust_cannot_be_settled_in_wad(pool: SimInputs) -> None:
-    with pytest.raises(ConfigError, match="exact WAD rounds need a contract aggregation"):
+def test_simulated_trust_is_not_settled_in_wad(pool: SimInputs) -> None:
+    with pytest.raises(ConfigError, match="exact WAD rounds replay the stateless modes"):
         simulate(pool, SimConfig(rounds=10, aggregation="trust", exact_rounds=5))
 
 
