@@ -72,10 +72,13 @@ class EvaluatorAgent(Agent):
         if not ready:
             return
         texts = [task_texts(self.client, task_id) for task_id, _ in ready]
-        pairs = [(t["reference"] or t["input"] or "", t["output"] or "") for t in texts]
         started = time.perf_counter()
-        scores = self.evaluator.score_calibrated(pairs)
-        self.state.record_latency((time.perf_counter() - started) / len(pairs))
+        if hasattr(self.evaluator, "score_texts"):  # the composite reads the task kind and question too
+            scores = self.evaluator.score_texts(texts)
+        else:
+            scores = self.evaluator.score_calibrated([(t["reference"] or t["input"] or "", t["output"] or "")
+                                                      for t in texts])
+        self.state.record_latency((time.perf_counter() - started) / len(texts))
         for (task_id, _), honest in zip(ready, scores, strict=True):
             committed = self.strategy(honest) if self.strategy else honest
             units, salt = to_score_units(committed), commitments.new_salt()

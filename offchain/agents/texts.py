@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from offchain.chain.client import PoQClient
+from offchain.data import split_qa_input
 
 TASK_KINDS = ("extractive_qa", "summarization")  # index = the contract's taskKind
-_QUESTION_MARK = "\n\nQuestion: "
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ def task_kind(task: str) -> int:
 def prompt_record(kind: int, text: str) -> ChainRecord:
     """QA inputs are `qa_input(context, question)`; split them back so the template can be applied."""
     task = TASK_KINDS[kind] if kind < len(TASK_KINDS) else "summarization"
-    if task == "extractive_qa" and _QUESTION_MARK in text:
-        context, question = text.rsplit(_QUESTION_MARK, 1)
-        return ChainRecord(task, text, context.removeprefix("Context: "), question)
+    parts = split_qa_input(text) if task == "extractive_qa" else None
+    if parts is not None:
+        return ChainRecord(task, text, parts[0], parts[1])
     return ChainRecord("summarization", text, text, None)
 
 

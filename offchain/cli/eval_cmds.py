@@ -136,3 +136,26 @@ def status_cmd(run_dir: Path) -> None:
 
     for stage, name, state in run_status(run_dir):
         click.echo(f"{stage:<13} {name:<18} {state}")
+
+
+@eval_group.command("multidim")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the calibration / held-out split.")
+def multidim_cmd(run_dir: Path, seed: int) -> None:
+    """Multi-dimensional quality: dimensions per answer, reliability audit per task, calibrated composite.
+
+    Needs a finished `poq eval run RUN_DIR`. Writes RUN_DIR/multidim.json and RUN_DIR/composite/ (the
+    composite as the only evaluator: `poq simulate run RUN_DIR/composite --k 1`).
+    """
+    from simulation.multidim import run_multidim
+    from simulation.pipeline.progress import RichReporter
+
+    data = run_multidim(run_dir, RichReporter(), seed=seed)
+    for task, audit in data["tasks"].items():
+        held = audit["holdout"]
+        best = max((n for n in held if not n.startswith("composite") and n != "mean consensus"),
+                   key=lambda n: held[n]["spearman"])
+        click.echo(f"{task}: held-out Spearman with F1 — calibrated composite "
+                   f"{held['composite (calibrated)']['spearman']:.3f}, best evaluator {best} "
+                   f"{held[best]['spearman']:.3f}, mean consensus {held['mean consensus']['spearman']:.3f}; "
+                   f"kept {', '.join(audit['weights'])}")

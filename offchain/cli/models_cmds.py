@@ -19,7 +19,13 @@ def list_cmd() -> None:
     from offchain.models.packages import is_installed
 
     rows = [("name", "kind", "source", "installed", "hub id")]
-    for spec in all_specs():
+    specs = {spec.name: spec for spec in all_specs()}
+    for spec in specs.values():
+        if spec.requires:  # built from other models: installed when they all are
+            packages = [specs[r].package for r in spec.requires]
+            installed = all(p is not None and is_installed(p) for p in packages)
+            rows.append((spec.name, spec.kind, " + ".join(spec.requires), "yes" if installed else "no", "-"))
+            continue
         installed = spec.package is not None and is_installed(spec.package)
         source = "package" if installed else ("hub" if spec.hub_id else "-")
         label = "yes" if installed else ("no (heavy)" if spec.heavy else "no")

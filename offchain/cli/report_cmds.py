@@ -1,4 +1,5 @@
-"""`poq report RUN_DIR`: Monte Carlo, Tables 1–4, Figs. 4–6 and the findings' verdicts."""
+"""`poq report RUN_DIR`: Monte Carlo, Tables 1–4, Figs. 4–6, the findings' verdicts, the robust-PoQ
+sweep and (after `poq eval multidim`) the multi-dimensional quality audit."""
 
 from __future__ import annotations
 
@@ -18,11 +19,18 @@ import click
     show_default=True,
     help="Evaluators per round (capped at the number of evaluators).",
 )
-def report_cmd(run_dir: Path, rounds: int, seed: int, k: int) -> None:
+@click.option(
+    "--sweep-rounds",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Rounds per cell of the robustness sweep (0 leaves the section out).",
+)
+def report_cmd(run_dir: Path, rounds: int, seed: int, k: int, sweep_rounds: int) -> None:
     """Write RUN_DIR/report/report.md with its tables, figures and verdicts."""
     from simulation.pipeline.report import build_report
 
-    result = build_report(run_dir, rounds=rounds, seed=seed, k=k)
+    result = build_report(run_dir, rounds=rounds, seed=seed, k=k, sweep_rounds=sweep_rounds)
     for verdict in result.verdicts:
         click.echo(verdict.line)
     click.echo(f"report: {result.path}")

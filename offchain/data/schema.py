@@ -25,6 +25,17 @@ def qa_input(context: str, question: str) -> str:
     return f"Context: {context}\n\nQuestion: {question}"
 
 
+def split_qa_input(text: str) -> tuple[str, str] | None:
+    """(context, question) of a `qa_input` text; None when it has no question part."""
+    if _QUESTION_MARK not in text:
+        return None
+    context, question = text.rsplit(_QUESTION_MARK, 1)
+    return context.removeprefix("Context: "), question
+
+
+_QUESTION_MARK = "\n\nQuestion: "
+
+
 @dataclass(frozen=True)
 class Record:
     """One evaluation item. ``references`` always holds at least ``reference``."""

@@ -1,8 +1,17 @@
-"""The built-in models: three small generators (plus a heavy one) and three evaluators."""
+"""The built-in models: three small generators (plus a heavy one), three evaluators and their composite."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from offchain.models.specs import ModelSpec
+
+
+def _load_composite(spec: ModelSpec, **kwargs: Any) -> Any:
+    from offchain.models.composite import load_composite  # imports torch-backed evaluators: load lazily
+
+    return load_composite(spec, **kwargs)
+
 
 BUILTIN_GENERATORS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -61,5 +70,14 @@ BUILTIN_EVALUATORS: tuple[ModelSpec, ...] = (
         package="ce-minilm-l12",
         default_range=(-11.0, 11.0),
         description="ms-marco-MiniLM-L-12-v2 cross-encoder (relevance logit); packaged as int8 ONNX",
+    ),
+    ModelSpec(
+        name="composite",
+        kind="composite",
+        requires=("minilm-l6", "ce-minilm-l12"),
+        default_range=(0.0, 10.0),
+        factory=_load_composite,
+        description="multi-dimensional score: structure, grounding, MiniLM semantic, cross-encoder alignment "
+        "(weights: POQ_COMPOSITE_WEIGHTS=multidim.json, else equal)",
     ),
 )

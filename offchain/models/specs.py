@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ModelKind = Literal["generator", "bi-encoder", "cross-encoder"]
+ModelKind = Literal["generator", "bi-encoder", "cross-encoder", "composite"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class ModelSpec:
     name: str
     """Short name used everywhere (CLI, configs, logs), e.g. ``smollm2-135m``."""
     kind: ModelKind
-    """``generator`` (inference node) or an evaluator kind (``bi-encoder``, ``cross-encoder``)."""
+    """``generator`` (inference node) or an evaluator kind (``bi-encoder``, ``cross-encoder``,
+    ``composite``: built from other registered evaluators)."""
     hub_id: str | None = None
     """Hub repository id for online users, e.g. ``HuggingFaceTB/SmolLM2-135M-Instruct``."""
     package: str | None = None
@@ -29,6 +30,8 @@ class ModelSpec:
     """Evaluators only: the (lo, hi) raw-score calibration used until `calibrate` replaces it."""
     factory: Callable[..., Any] | None = None
     """Optional custom loader ``factory(spec, **kwargs)``; None uses the built-in one for the kind."""
+    requires: tuple[str, ...] = ()
+    """Other registered models this one loads (a composite evaluator's parts)."""
     description: str = ""
 
     @property

@@ -28,6 +28,7 @@ from simulation.pipeline.config import (
     GENERATIONS_FILE,
     JUDGE_FILE,
 )
+from simulation.pipeline.report_robust import multidim_section, robust_section
 from simulation.pipeline.store import JsonlStore, Row, field_key, read_json, write_json
 
 REPORT_DIR = "report"
@@ -72,8 +73,13 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: int = 3) -> ReportResult:
-    """Simulate, aggregate, draw and write the report; returns its path and the verdicts."""
+def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: int = 3,
+                 sweep_rounds: int = 2000) -> ReportResult:
+    """Simulate, aggregate, draw and write the report; returns its path and the verdicts.
+
+    ``sweep_rounds`` > 0 adds the robust-PoQ sweep on the run's scores; a ``multidim.json`` in the run
+    (``poq eval multidim``) adds the multi-dimensional quality section.
+    """
     run = Path(run_dir)
     inputs = load_inputs(run)
     k_used = min(k, len(inputs.evaluators))
@@ -119,6 +125,12 @@ def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: i
         "## Figures\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in figs),
         "## The paper's findings, checked on these numbers\n\n" + "\n".join(v.line for v in verdicts),
     ]
+    if sweep_rounds:
+        sections.append(f"## Robust PoQ under attack ({int(100 * 0.3)} % malicious evaluators)\n\n"
+                        + robust_section(inputs, out, rounds=sweep_rounds, seed=seed, k=k_used))
+    multidim = multidim_section(run, rounds=rounds, seed=seed)
+    sections.append("## Multi-dimensional quality\n\n" + (multidim or "Not computed: run `poq eval multidim "
+                                                                          f"{run}` and then this report again."))
     path = out / "report.md"
     path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
     write_json(out / "report.json", {"simulation": sim.as_dict(), "config": asdict(sim.config),

@@ -66,3 +66,18 @@ def test_evaluator_prefers_the_correct_answer(name):
     assert raw[0] > raw[1]
     scaled = ev.calibrated_scores(raw)
     assert all(0.0 <= s <= 10.0 for s in scaled) and scaled[0] > scaled[1]
+
+
+def test_composite_ranks_answers_to_a_chain_task_with_real_parts(squad_records):
+    need("minilm-l6")
+    need("ce-minilm-l12")
+    from offchain.data import qa_input
+    from offchain.models import load_evaluator
+
+    composite = load_evaluator("composite", progress=False)
+    record = squad_records[0]
+    task = {"kind": 0, "input": qa_input(record.context or "", record.question or ""), "reference": record.reference}
+    good, wrong, off = composite.score_texts([{**task, "output": record.reference},
+                                              {**task, "output": "the Carolina Panthers"},
+                                              {**task, "output": "Apple pie is baked with butter and cinnamon."}])
+    assert 0.0 <= off < wrong < good <= 10.0

@@ -9,7 +9,7 @@ from offchain.models import EVALUATORS, GENERATORS, ModelSpec, Registry, get_spe
 def test_builtin_names():
     assert set(GENERATORS.names()) == {"smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b",
                                        "qwen2.5-coder-1.5b"}
-    assert set(EVALUATORS.names()) == {"minilm-l6", "mpnet-base", "ce-minilm-l12"}
+    assert set(EVALUATORS.names()) == {"minilm-l6", "mpnet-base", "ce-minilm-l12", "composite"}
     assert get_spec("smollm2-135m").hub_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert get_spec("ce-minilm-l12").kind == "cross-encoder"
     assert get_spec("gemma3-270m").stop_at_newline

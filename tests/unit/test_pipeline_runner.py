@@ -108,6 +108,11 @@ def test_report_has_tables_figures_and_a_verdict_per_finding(config: PipelineCon
         assert f"## {heading}" in text
     for n in (1, 2, 3):
         assert any(line.startswith(f"- Finding {n} (") for line in text.splitlines())
+    assert "## Robust PoQ under attack (30 % malicious evaluators)" in text
+    for attack in ("noise", "boost", "sabotage", "intermittent"):
+        assert any(line.startswith(f"- {attack}") and "better than the mean" in line for line in text.splitlines())
+    assert (result.path.parent / "sweep" / "sweep.csv").is_file()
+    assert "Not computed: run `poq eval multidim" in text
     assert all((result.path.parent / f).stat().st_size > 0 for f in
                ("fig4_correlations.png", "fig5_quality_latency.png", "fig6_rewards.png"))
     rewards = result.sim.inference.as_dict()
