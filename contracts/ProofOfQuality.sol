@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {IProofOfQuality} from "./IProofOfQuality.sol";
+import {PoQBase} from "./PoQBase.sol";
+import {PoQViews} from "./PoQViews.sol";
 import {Commitments} from "./libraries/Commitments.sol";
 import {Consensus} from "./libraries/Consensus.sol";
 import {Rewards} from "./libraries/Rewards.sol";
@@ -9,136 +11,10 @@ import {Trust} from "./libraries/Trust.sol";
 
 /// @title ProofOfQuality
 /// @notice Stakes, tasks, commit-reveal scores, commit-reveal cost reports and reward payouts.
-/// @dev Math lives in the libraries; this contract keeps state and enforces the task lifecycle.
-contract ProofOfQuality is IProofOfQuality {
-    uint256 private constant WAD = 1e18;
-    uint256 private constant MAX_SCORE = 10_000;
-    uint256 private constant MAX_K = 3;
-    uint256 private constant MAX_WEIGHT = 1e6 * WAD;
-    uint256 private constant MAX_REWARD_UNIT = 1e30;
-    uint256 private constant MAX_TRUST = 18 * WAD; // fits the node's uint64 slot
-
-    uint256 private immutable ALPHA_F;
-    uint256 private immutable BETA_F;
-    uint256 private immutable ALPHA_M;
-    uint256 private immutable BETA_M;
-    uint256 private immutable SLASH_PENALTY;
-    uint256 private immutable REWARD_UNIT;
-    uint256 private immutable MIN_STAKE;
-    uint8 private immutable K;
-    uint8 private immutable AGGREGATION;
-    uint8 private immutable MAX_POOL_SIZE;
-    uint32 private immutable ANSWER_WINDOW;
-    uint32 private immutable REFERENCE_WINDOW;
-    uint32 private immutable COMMIT_WINDOW;
-    uint32 private immutable REVEAL_WINDOW;
-    uint32 private immutable UNBONDING_DELAY;
-    uint32 private immutable EPOCH_LENGTH;
-    uint8 private immutable TRUST_RULE;
-    uint64 private immutable TRUST_LAMBDA;
-    uint64 private immutable TRUST_MIN;
-    uint64 private immutable TRUST_MAX;
-
-    struct Node {
-        // slot 0: everything a round touches, so settling a participant costs one slot
-        uint80 stake; // wei at risk (80 bits hold 1.2M ETH)
-        uint80 balance; // wei withdrawable
-        Role role;
-        Status status;
-        uint32 id; // 1-based key of _nodeAt
-        uint16 openAssignments; // tasks this node must still answer or score
-        uint32 latencyUs; // latest revealed latency; 0 = never reported
-        // slot 1: registry and cost-report bookkeeping
-        uint8 poolIndex; // position in its role's pool while Active
-        uint40 unbondingEnds; // when an Exiting node's stake is released
-        uint64 costEpoch; // epoch of the pending cost commitment
-        uint64 trustWeight; // WAD; 0 = never updated = 1.0 (kept across exit and re-registration)
-        // slot 2
-        bytes32 costCommitment; // pending cost commitment, 0 when none
-        string model;
-    }
-
-    struct Task {
-        // slot 0
-        address requester;
-        Phase phase; // stored phase; _phase adds the clock's effect
-        uint8 taskKind; // 0 extractive QA, 1 summarization (free for other kinds)
-        uint8 committedMask; // bit j: seat j committed
-        uint8 revealedMask; // bit j: seat j revealed
-        uint32 deadline; // end of the stored phase (uint32 seconds last until 2106)
-        uint32 nodeId; // assigned inference node
-        // slot 1: escrow and the evaluator panel
-        uint80 fee; // wei escrowed from the requester
-        uint32 evaluator0; // node ids of the sampled evaluators; 0 = empty seat (seats fill from 0)
-        uint32 evaluator1;
-        uint32 evaluator2;
-        uint16 score0; // revealed scores in [0, MAX_SCORE]
-        uint16 score1;
-        uint16 score2;
-        // slots 2-4: score commitments per seat. Seat 0's slot holds the reference commitment until
-        // the commit phase opens: overwriting a used slot costs 5k gas, a fresh one 22k.
-        bytes32[MAX_K] commitments;
-    }
-
-    mapping(address => Node) private _nodes;
-    mapping(uint32 => address) private _nodeAt;
-    mapping(uint256 => Task) private _tasks;
-    address[] private _inferencePool;
-    address[] private _evaluatorPool;
-    uint32 private _nodeCount;
-    uint256 private _taskCount;
-    uint256 private _slashed; // wei taken from stakes; held by the contract (a protocol reserve)
-    // Latency range of each role's active reporters, one slot (recomputed when a pool or report changes).
-    uint32 private _inferenceMinUs;
-    uint32 private _inferenceMaxUs;
-    uint32 private _evaluatorMinUs;
-    uint32 private _evaluatorMaxUs;
-    bool private transient _locked;
-
-    modifier nonReentrant() {
-        if (_locked) revert Reentrancy();
-        _locked = true;
-        _;
-        _locked = false;
-    }
-
-    constructor(Params memory p) {
-        if (p.k == 0 || p.k > MAX_K) revert InvalidParameter("k", p.k);
-        if (p.aggregation > Consensus.TRUST) revert InvalidParameter("aggregation", p.aggregation);
-        if (p.trustRule > Trust.ROBUST) revert InvalidParameter("trustRule", p.trustRule);
-        if (p.trustLambda > WAD) revert InvalidParameter("trustLambda", p.trustLambda);
-        if (p.trustMin == 0 || p.trustMin > WAD) revert InvalidParameter("trustMin", p.trustMin);
-        if (p.trustMax < WAD || p.trustMax > MAX_TRUST) revert InvalidParameter("trustMax", p.trustMax);
-        if (p.maxPoolSize < p.k) revert InvalidParameter("maxPoolSize", p.maxPoolSize);
-        if (p.alphaF > MAX_WEIGHT) revert InvalidParameter("alphaF", p.alphaF);
-        if (p.betaF > MAX_WEIGHT) revert InvalidParameter("betaF", p.betaF);
-        if (p.alphaM > MAX_WEIGHT) revert InvalidParameter("alphaM", p.alphaM);
-        if (p.betaM > MAX_WEIGHT) revert InvalidParameter("betaM", p.betaM);
-        if (p.slashPenalty > MAX_WEIGHT) revert InvalidParameter("slashPenalty", p.slashPenalty);
-        if (p.rewardUnit > MAX_REWARD_UNIT) revert InvalidParameter("rewardUnit", p.rewardUnit);
-        if (p.minStake > type(uint80).max) revert InvalidParameter("minStake", p.minStake);
-        if (p.epochLength == 0) revert InvalidParameter("epochLength", 0);
-        ALPHA_F = p.alphaF;
-        BETA_F = p.betaF;
-        ALPHA_M = p.alphaM;
-        BETA_M = p.betaM;
-        SLASH_PENALTY = p.slashPenalty;
-        REWARD_UNIT = p.rewardUnit;
-        MIN_STAKE = p.minStake;
-        K = p.k;
-        AGGREGATION = p.aggregation;
-        MAX_POOL_SIZE = p.maxPoolSize;
-        ANSWER_WINDOW = p.answerWindow;
-        REFERENCE_WINDOW = p.referenceWindow;
-        COMMIT_WINDOW = p.commitWindow;
-        REVEAL_WINDOW = p.revealWindow;
-        UNBONDING_DELAY = p.unbondingDelay;
-        EPOCH_LENGTH = p.epochLength;
-        TRUST_RULE = p.trustRule;
-        TRUST_LAMBDA = p.trustLambda;
-        TRUST_MIN = p.trustMin;
-        TRUST_MAX = p.trustMax;
-    }
+/// @dev Math lives in the libraries, state and read-only helpers in PoQBase, views in PoQViews; this
+///      contract enforces the task lifecycle.
+contract ProofOfQuality is PoQViews {
+    constructor(Params memory p) PoQBase(p) {}
 
     // ================================================================ registry
 
@@ -356,174 +232,7 @@ contract ProofOfQuality is IProofOfQuality {
         if (!ok) revert TransferFailed(msg.sender, amount);
     }
 
-    // ================================================================ views
-
-    /// @inheritdoc IProofOfQuality
-    function params() external view returns (Params memory) {
-        return Params({
-            alphaF: ALPHA_F,
-            betaF: BETA_F,
-            alphaM: ALPHA_M,
-            betaM: BETA_M,
-            slashPenalty: SLASH_PENALTY,
-            rewardUnit: REWARD_UNIT,
-            minStake: MIN_STAKE,
-            k: K,
-            aggregation: AGGREGATION,
-            maxPoolSize: MAX_POOL_SIZE,
-            answerWindow: ANSWER_WINDOW,
-            referenceWindow: REFERENCE_WINDOW,
-            commitWindow: COMMIT_WINDOW,
-            revealWindow: REVEAL_WINDOW,
-            unbondingDelay: UNBONDING_DELAY,
-            epochLength: EPOCH_LENGTH,
-            trustRule: TRUST_RULE,
-            trustLambda: TRUST_LAMBDA,
-            trustMin: TRUST_MIN,
-            trustMax: TRUST_MAX
-        });
-    }
-
-    /// @inheritdoc IProofOfQuality
-    /// @dev Rewards are at most alphaF (Q <= 1, cost >= 0) and alphaM per evaluator, each floored to
-    ///      wei, so the ceiling of their sum covers every payout.
-    function maxPayout() public view returns (uint256) {
-        return ((ALPHA_F + uint256(K) * ALPHA_M) * REWARD_UNIT + WAD - 1) / WAD;
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function getNode(address node) external view returns (NodeView memory v) {
-        Node storage nd = _nodes[node];
-        v = NodeView({
-            role: nd.role,
-            status: nd.status,
-            id: nd.id,
-            openAssignments: nd.openAssignments,
-            stake: nd.stake,
-            balance: nd.balance,
-            latencyUs: nd.latencyUs,
-            unbondingEnds: nd.unbondingEnds,
-            costCommitment: nd.costCommitment,
-            costEpoch: nd.costEpoch,
-            model: nd.model,
-            trustWeight: Trust.effective(nd.trustWeight)
-        });
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function getTask(uint256 taskId) external view returns (TaskView memory v) {
-        Task storage t = _task(taskId);
-        uint256 count = _seatCount(t);
-        (Phase phase, uint256 deadline) = _phase(t);
-        v.requester = t.requester;
-        v.node = _nodeAt[t.nodeId];
-        v.phase = phase;
-        v.taskKind = t.taskKind;
-        v.deadline = uint64(deadline);
-        v.fee = t.fee;
-        if (phase == Phase.Open || phase == Phase.Answered) v.referenceCommitment = t.commitments[0];
-        v.evaluators = new address[](count);
-        v.committed = new bool[](count);
-        v.revealed = new bool[](count);
-        v.scores = new uint16[](count);
-        for (uint256 j; j < count; ++j) {
-            v.evaluators[j] = _nodeAt[_seatId(t, j)];
-            v.committed[j] = t.committedMask & (1 << j) != 0;
-            v.revealed[j] = t.revealedMask & (1 << j) != 0;
-            v.scores[j] = _scoreAt(t, j);
-        }
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function phaseOf(uint256 taskId) external view returns (Phase phase, uint64 deadline) {
-        uint256 d;
-        (phase, d) = _phase(_task(taskId));
-        deadline = uint64(d);
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function pool(Role role) external view returns (address[] memory) {
-        return _pool(role);
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function taskCount() external view returns (uint256) {
-        return _taskCount;
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function nodeCount() external view returns (uint256) {
-        return _nodeCount;
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function nodeAt(uint32 id) external view returns (address) {
-        return _nodeAt[id];
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function normalizedCost(address node) external view returns (uint256) {
-        return _normalizedCost(_nodes[node]);
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function costRange(Role role) external view returns (uint32 minUs, uint32 maxUs) {
-        return role == Role.Inference ? (_inferenceMinUs, _inferenceMaxUs) : (_evaluatorMinUs, _evaluatorMaxUs);
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function currentEpoch() external view returns (uint256) {
-        return block.timestamp / EPOCH_LENGTH;
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function slashedTotal() external view returns (uint256) {
-        return _slashed;
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function scoreCommitment(uint256 taskId, address evaluator, uint16 score, bytes32 salt)
-        external
-        view
-        returns (bytes32)
-    {
-        return Commitments.score(block.chainid, address(this), taskId, evaluator, score, salt);
-    }
-
-    /// @inheritdoc IProofOfQuality
-    function costCommitment(uint256 epoch, address node, uint32 latencyUs, bytes32 salt)
-        external
-        view
-        returns (bytes32)
-    {
-        return Commitments.cost(block.chainid, address(this), epoch, node, latencyUs, salt);
-    }
-
-    // ================================================================ internals: tasks
-
-    function _task(uint256 taskId) private view returns (Task storage t) {
-        t = _tasks[taskId];
-        if (t.phase == Phase.None) revert UnknownTask(taskId);
-    }
-
-    /// @dev The effective phase: the stored one moved forward by the clock. Deadlines of phases
-    ///      entered by the clock chain from the previous deadline, so the result is deterministic.
-    function _phase(Task storage t) private view returns (Phase phase, uint256 deadline) {
-        phase = t.phase;
-        deadline = t.deadline;
-        if (phase == Phase.Open) return (block.timestamp > deadline ? Phase.Lapsed : Phase.Open, deadline);
-        if (phase == Phase.Answered) {
-            if (block.timestamp <= deadline) return (phase, deadline);
-            (phase, deadline) = (Phase.Commit, deadline + COMMIT_WINDOW); // no reference: score against the input
-        }
-        if (phase == Phase.Commit) {
-            if (block.timestamp <= deadline && _popcount(t.committedMask) < _seatCount(t)) return (phase, deadline);
-            (phase, deadline) = (Phase.Reveal, deadline + REVEAL_WINDOW);
-        }
-        if (phase == Phase.Reveal && (block.timestamp > deadline || t.revealedMask == t.committedMask)) {
-            phase = Phase.Closed;
-        }
-    }
+    // ================================================================ internals
 
     /// @dev Draws the inference node uniformly from its pool and writes the new task.
     function _storeTask(uint256 taskId, uint8 taskKind, bytes32 referenceCommitment) private returns (address node) {
@@ -580,24 +289,6 @@ contract ProofOfQuality is IProofOfQuality {
             }
         }
         revert NotSelectedEvaluator(taskId, evaluator);
-    }
-
-    function _seatCount(Task storage t) private view returns (uint256) {
-        if (t.evaluator0 == 0) return 0;
-        if (t.evaluator1 == 0) return 1;
-        return t.evaluator2 == 0 ? 2 : 3;
-    }
-
-    function _seatId(Task storage t, uint256 seat) private view returns (uint32) {
-        if (seat == 0) return t.evaluator0;
-        if (seat == 1) return t.evaluator1;
-        return t.evaluator2;
-    }
-
-    function _scoreAt(Task storage t, uint256 seat) private view returns (uint16) {
-        if (seat == 0) return t.score0;
-        if (seat == 1) return t.score1;
-        return t.score2;
     }
 
     function _setScore(Task storage t, uint256 seat, uint16 score) private {
@@ -710,12 +401,6 @@ contract ProofOfQuality is IProofOfQuality {
         }
     }
 
-    // ================================================================ internals: pools and costs
-
-    function _pool(Role role) private view returns (address[] storage) {
-        return role == Role.Inference ? _inferencePool : _evaluatorPool;
-    }
-
     function _activate(address account, Node storage nd) private {
         address[] storage p = _pool(nd.role);
         if (p.length >= MAX_POOL_SIZE) revert PoolFull(nd.role, MAX_POOL_SIZE);
@@ -754,24 +439,9 @@ contract ProofOfQuality is IProofOfQuality {
         else (_evaluatorMinUs, _evaluatorMaxUs) = (lo, hi);
     }
 
-    function _normalizedCost(Node storage nd) private view returns (uint256) {
-        (uint32 lo, uint32 hi) =
-            nd.role == Role.Inference ? (_inferenceMinUs, _inferenceMaxUs) : (_evaluatorMinUs, _evaluatorMaxUs);
-        return Rewards.normalizedCost(nd.latencyUs != 0, nd.latencyUs, lo, hi);
-    }
-
-    // ================================================================ internals: helpers
-
     /// @dev prevrandao can be biased by the block producer; a beacon or VRF would plug in here.
     function _random(uint256 taskId, uint256 salt) private view returns (uint256) {
         return uint256(keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), taskId, salt)));
-    }
-
-    function _popcount(uint8 x) private pure returns (uint256 c) {
-        while (x != 0) {
-            c += x & 1;
-            x >>= 1;
-        }
     }
 
     function _toUint80(uint256 x) private pure returns (uint80) {
