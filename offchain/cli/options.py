@@ -37,6 +37,14 @@ def deployments_option(func: F) -> F:
     )(func)
 
 
+def monte_carlo_options(func: F) -> F:
+    """`--rounds`, `--seed` and `--k` of a Monte Carlo run (`poq simulate`, `poq report`)."""
+    func = click.option("--k", type=click.IntRange(min=1), default=3, show_default=True,
+                        help="Evaluators per round (capped at the number of evaluators by `poq report`).")(func)
+    func = click.option("--seed", type=int, default=0, show_default=True)(func)
+    return click.option("--rounds", type=click.IntRange(min=1), default=5000, show_default=True)(func)
+
+
 def key_options(func: F) -> F:
     """`--key-index N` (a dev key of anvil's mnemonic) or `--private-key HEX` (env POQ_PRIVATE_KEY)."""
     func = click.option(

@@ -7,18 +7,12 @@ from pathlib import Path
 
 import click
 
+from offchain.cli.options import monte_carlo_options
+
 
 @click.command("report")
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--rounds", type=click.IntRange(min=1), default=5000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--k",
-    type=click.IntRange(min=1),
-    default=3,
-    show_default=True,
-    help="Evaluators per round (capped at the number of evaluators).",
-)
+@monte_carlo_options
 @click.option(
     "--sweep-rounds",
     type=click.IntRange(min=0),

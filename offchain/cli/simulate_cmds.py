@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from offchain.cli.options import json_option
+from offchain.cli.options import json_option, monte_carlo_options
 from offchain.protocol import AGGREGATIONS, CENTRE_MODES
 
 SIM_AGGREGATIONS = AGGREGATIONS  # simulation.montecarlo.SIM_AGGREGATIONS, without importing numpy
@@ -55,9 +55,7 @@ def simulate_cmd() -> None:
     default=None,
     help="costs.json: {inference: {node: ms}, evaluator: {name: ms}} (overrides RUN_DIR's).",
 )
-@click.option("--rounds", type=click.IntRange(min=1), default=5000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--k", type=click.IntRange(min=1), default=3, show_default=True, help="Evaluators per round.")
+@monte_carlo_options
 @click.option("--alpha-f", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--beta-f", type=click.FloatRange(min=0), default=0.5, show_default=True)
 @click.option("--alpha-m", type=click.FloatRange(min=0), default=1.0, show_default=True)

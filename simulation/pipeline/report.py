@@ -28,6 +28,8 @@ from simulation.pipeline.config import (
     GENERATIONS_FILE,
     JUDGE_FILE,
 )
+from simulation.pipeline.markdown import fmt as _f
+from simulation.pipeline.markdown import md_table
 from simulation.pipeline.report_robust import multidim_section, robust_section
 from simulation.pipeline.store import JsonlStore, Row, field_key, read_json, write_json
 
@@ -60,17 +62,6 @@ def mean_by(rows: Sequence[Row], value: str) -> dict[str, dict[str, float]]:
             groups[row["node"]][row["task"]].append(float(row[value]))
             groups[row["node"]]["all"].append(float(row[value]))
     return {n: {t: statistics.mean(v) for t, v in by.items()} for n, by in groups.items()}
-
-
-def _f(x: Any, spec: str = ".2f") -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return format(x, spec)
-
-
-def md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: int = 3,

@@ -6,7 +6,6 @@ Every number is computed here from the run's files; the verdict lines only compa
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from offchain.data import TASKS
 from simulation.inputs import SimInputs, load_inputs
 from simulation.montecarlo import SimConfig, TrustConfig, simulate
 from simulation.multidim.run import COMPOSITE_DIR, MULTIDIM_FILE
+from simulation.pipeline.markdown import fmt, md_table
 from simulation.pipeline.store import read_json
 from simulation.sweep import KS, SweepConfig, SweepResult, run_sweep, write_outputs
 
@@ -26,14 +26,7 @@ TASK_LABEL = {"extractive_qa": "SQuAD", "summarization": "CNN/DM"}
 
 
 def _f(x: Any, spec: str = ".3f") -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return format(x, spec)
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    return fmt(x, spec)
 
 
 def _cell(result: SweepResult, **where: Any) -> dict[str, Any]:
@@ -72,11 +65,11 @@ def robust_section(inputs: SimInputs, out: Path, *, rounds: int = 2000, seed: in
         "(pivot 0.5 against the weighted consensus) is shown for comparison. The whole grid "
         f"(ratios {', '.join(f'{r:g}' for r in result.config.ratios)}; K {', '.join(map(str, result.config.ks))}) "
         f"is in [{SWEEP_DIR}/sweep.md]({SWEEP_DIR}/sweep.md).",
-        _table(["strategy", "aggregation", "Spearman", "MAE", "honest R_M", "malicious R_M", "gap"], rows),
+        md_table(["strategy", "aggregation", "Spearman", "MAE", "honest R_M", "malicious R_M", "gap"], rows),
         "\n".join(verdicts),
         "Evaluator rewards against K with no attacker (larger panels pay each evaluator less on average? "
         "and how much does it vary):",
-        _table(["aggregation", "K", "evaluator reward mean", "variance"], trade),
+        md_table(["aggregation", "K", "evaluator reward mean", "variance"], trade),
         "\n".join(f"![{p.stem}]({SWEEP_DIR}/{p.name})" for p in paths if p.suffix == ".png"),
     ])
 
@@ -108,17 +101,17 @@ def multidim_section(run: Path, *, rounds: int = 5000, seed: int = 0) -> str | N
         if audit is None:
             continue
         rel = audit["reliability"]
-        parts.append(f"**{TASK_LABEL[task]}: reliability of each dimension (Spearman with F1)**\n\n" + _table(
+        parts.append(f"**{TASK_LABEL[task]}: reliability of each dimension (Spearman with F1)**\n\n" + md_table(
             ["dimension", "calibration rho", "held-out rho", "held-out r", "weight"],
             [[d, _f(rel[d]["calibration"]["spearman"]), _f(rel[d]["holdout"]["spearman"]),
               _f(rel[d]["holdout"]["pearson"]), _f(audit["weights"].get(d, 0.0), ".2f")] for d in data["dimensions"]]))
         held = audit["holdout"]
-        parts.append(f"**{TASK_LABEL[task]}: held-out correlation with F1**\n\n" + _table(
+        parts.append(f"**{TASK_LABEL[task]}: held-out correlation with F1**\n\n" + md_table(
             ["signal", "Pearson", "Spearman"],
             [[name, _f(v["pearson"]), _f(v["spearman"])] for name, v in held.items()]))
         if audit["ablations"]:
             parts.append(f"**{TASK_LABEL[task]}: ablations** (calibrated composite without one dimension, held-out "
-                         "Spearman)\n\n" + _table(["dropped", "Spearman"], [[d, _f(v["spearman"])]
+                         "Spearman)\n\n" + md_table(["dropped", "Spearman"], [[d, _f(v["spearman"])]
                                                                           for d, v in audit["ablations"].items()]))
         parts.append(_composite_verdict(TASK_LABEL[task], held))
     composite_run = run / COMPOSITE_DIR
@@ -126,7 +119,7 @@ def multidim_section(run: Path, *, rounds: int = 5000, seed: int = 0) -> str | N
         sim = simulate(load_inputs(composite_run), SimConfig(rounds=rounds, seed=seed, k=1))
         stats = sim.inference.as_dict()
         parts.append(f"PoQ with the calibrated composite as the quality signal ({rounds} rounds, K=1, seed {seed}):\n\n"
-                     + _table(["inference node", "avg reward", "jobs"],
+                     + md_table(["inference node", "avg reward", "jobs"],
                               [[n, _f(s["avg_reward"]), str(s["jobs"])] for n, s in stats.items()]))
     return "\n\n".join(parts)
 
