@@ -87,7 +87,7 @@ def run_pipeline(config: PipelineConfig, reporter: Reporter,
         analysis.run_correlations(config, reporter, _need(config, SCORES_FILE, "evaluator"),
                                   _need(config, F1_FILE), judged)
     if "efficiency" in stages:
-        profile.run_efficiency(config, reporter, grid, answers, nodes, evaluators, rows,
+        profile.run_efficiency(config, reporter, grid, answers, nodes, evaluators, rows, answered=pairs,
                                gen_profiler=backends.gen_profiler, eval_profiler=backends.eval_profiler)
     if "costs" in stages:
         profile.run_costs(config, reporter, nodes, evaluators)
