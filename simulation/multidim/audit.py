@@ -2,7 +2,8 @@
 
 Records are split, seeded, into a calibration half and a held-out half. On the calibration half each
 dimension's Spearman correlation with the reference quality (token F1) is measured per task; the
-calibrated composite keeps the dimensions with rho >= MIN_RELIABILITY and weights them by rho,
+calibrated composite considers the dimensions with rho >= MIN_RELIABILITY, most reliable first, keeps
+each only if it raises the composite's calibration Spearman, and weights the kept ones by rho,
 re-normalized to sum to 1. Every comparison in the report is on the held-out half: the default
 composite (all dimensions, equal weights), the calibrated one, each single evaluator, the
 mean-consensus baseline, and ablations that drop one kept dimension at a time.
@@ -47,6 +48,24 @@ def calibrated_weights(rho: Mapping[str, float], floor: float = MIN_RELIABILITY)
     return {d: r / total for d, r in kept.items()}
 
 
+def forward_select(table: Mapping[Key, Mapping[str, float]], truth: Mapping[Key, float],
+                   keys: Sequence[Key], rho: Mapping[str, float], floor: float = MIN_RELIABILITY) -> Weights:
+    """Calibrated weights by greedy forward selection on the calibration keys: start from the most
+    reliable dimension and add the next (weights proportional to rho, re-normalized) only while the
+    composite's Spearman with the truth improves. Unreliable dimensions (rho < floor) never enter."""
+    order = sorted((d for d, r in rho.items() if r == r and r >= floor), key=lambda d: -rho[d])
+    if not order:
+        return calibrated_weights(rho, floor)
+    chosen = [order[0]]
+    best = correlations(composite(table, {order[0]: 1.0}, keys), truth, keys)["spearman"]
+    for d in order[1:]:
+        trial = calibrated_weights({c: rho[c] for c in [*chosen, d]}, floor)
+        score = correlations(composite(table, trial, keys), truth, keys)["spearman"]
+        if score > best:
+            chosen, best = [*chosen, d], score
+    return calibrated_weights({c: rho[c] for c in chosen}, floor)
+
+
 def composite(table: Mapping[Key, Mapping[str, float]], weights: Weights, keys: Sequence[Key]) -> dict[Key, float]:
     return {k: sum(w * table[k][d] for d, w in weights.items()) for k in keys}
 
@@ -80,7 +99,8 @@ def audit_task(
             for half, keys in (("calibration", calibration), ("holdout", holdout))}
         for d in DIMENSIONS
     }
-    weights = calibrated_weights({d: reliability[d]["calibration"]["spearman"] for d in DIMENSIONS})
+    weights = forward_select(table, truth, calibration,
+                             {d: reliability[d]["calibration"]["spearman"] for d in DIMENSIONS})
     equal = {d: 1.0 / len(DIMENSIONS) for d in DIMENSIONS}
     names = sorted({e for k in holdout for e in evaluators[k]})
     signals = {

@@ -46,10 +46,10 @@ def robust_section(inputs: SimInputs, out: Path, *, rounds: int = 2000, seed: in
         for mode in result.config.aggregations:
             c = _cell(result, strategy=spec, aggregation=mode, k=k, malicious_ratio=RATIO)
             rows.append([spec, mode, _f(c["spearman"]), _f(c["mae"]), _f(c["honest_reward_mean"]),
-                         _f(c["malicious_reward_mean"]), _f(c["reward_gap"])])
+                         _f(c["malicious_reward_mean"]), _f(c["reward_gap"]), _f(c["closeness_gap"])])
         p = _cell(published, strategy=spec)
         rows.append([spec, "trust (published rule)", _f(p["spearman"]), _f(p["mae"]), _f(p["honest_reward_mean"]),
-                     _f(p["malicious_reward_mean"]), _f(p["reward_gap"])])
+                     _f(p["malicious_reward_mean"]), _f(p["reward_gap"]), _f(p["closeness_gap"])])
         verdicts.append(_verdict(spec, mean, [_cell(result, strategy=spec, aggregation=m, k=k, malicious_ratio=RATIO)
                                               for m in ROBUST_MODES]))
     first = result.config.strategies[0]  # ratio 0: no attacker, so any strategy's cells will do
@@ -65,7 +65,10 @@ def robust_section(inputs: SimInputs, out: Path, *, rounds: int = 2000, seed: in
         "(pivot 0.5 against the weighted consensus) is shown for comparison. The whole grid "
         f"(ratios {', '.join(f'{r:g}' for r in result.config.ratios)}; K {', '.join(map(str, result.config.ks))}) "
         f"is in [{SWEEP_DIR}/sweep.md]({SWEEP_DIR}/sweep.md).",
-        md_table(["strategy", "aggregation", "Spearman", "MAE", "honest R_M", "malicious R_M", "gap"], rows),
+        "The reward gap (honest − malicious mean R_M) also carries the cost difference of the real evaluators "
+        "the malicious instances clone; the closeness gap (the same for 1 − d) is the quality term alone.",
+        md_table(["strategy", "aggregation", "Spearman", "MAE", "honest R_M", "malicious R_M", "reward gap",
+                  "closeness gap"], rows),
         "\n".join(verdicts),
         "Evaluator rewards against K with no attacker (larger panels pay each evaluator less on average? "
         "and how much does it vary):",
@@ -79,12 +82,14 @@ def _verdict(spec: str, mean: dict[str, Any], robust: list[dict[str, Any]]) -> s
               if c["spearman"] is not None and mean["spearman"] is not None and c["spearman"] > mean["spearman"]
               and c["mae"] < mean["mae"]]
     cheaper = [c["aggregation"] for c in robust if (c["reward_gap"] or 0) > 0]
+    apart = [c["aggregation"] for c in robust if (c["closeness_gap"] or 0) > (mean["closeness_gap"] or 0)]
     worse = [c["aggregation"] for c in robust if c["aggregation"] not in better]
     line = (f"- {spec}: better than the mean (higher Spearman and lower MAE) under "
             f"{', '.join(better) or 'none'}" + (f"; not under {', '.join(worse)}" if worse else "")
             + f" (mean: Spearman {_f(mean['spearman'])}, MAE {_f(mean['mae'])}).")
     return line + (f" Malicious evaluators earn less than honest ones under {', '.join(cheaper) or 'none'} "
-                   "of the robust modes.")
+                   f"of the robust modes; their closeness gap exceeds the mean's "
+                   f"({_f(mean['closeness_gap'])}) under {', '.join(apart) or 'none'}.")
 
 
 def multidim_section(run: Path, *, rounds: int = 5000, seed: int = 0) -> str | None:
