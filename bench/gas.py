@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from deploy.compiler import compile_contracts  # noqa: E402
 from deploy.deployer import embedded_web3  # noqa: E402
 from deploy.devnet import Devnet  # noqa: E402
-from offchain.protocol import Params  # noqa: E402
+from offchain.protocol import AGGREGATIONS, Params  # noqa: E402
 
 STEPS = ("open", "answer", "reference", "commit", "reveal", "finalize")
 
@@ -50,9 +50,10 @@ def _round(net: Devnet, k: int, reference: str | None, text: str = "") -> dict[s
     return _gas(receipts)
 
 
-def measure(k: int, artifacts: Any) -> dict[str, Any]:
+def measure(k: int, artifacts: Any, aggregation: str = "mean") -> dict[str, Any]:
+    params = Params(k=k).with_overrides({"aggregation": aggregation})
     net = Devnet.create(
-        embedded_web3(), Params(k=k), n_inference=2, n_evaluators=3, deployments_dir=Path(tempfile.mkdtemp()),
+        embedded_web3(), params, n_inference=2, n_evaluators=3, deployments_dir=Path(tempfile.mkdtemp()),
         artifacts=artifacts, stake=5 * 10**18,
     )
     latencies = {c.sender: 1_000 * (i + 1) for i, c in enumerate(net.inference + net.evaluators)}
@@ -71,9 +72,11 @@ def measure(k: int, artifacts: Any) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--aggregation", choices=AGGREGATIONS, default="mean",
+                        help="consensus mode; trust adds the weight updates to finalize")
     args = parser.parse_args()
     artifacts = compile_contracts()
-    results = [measure(k, artifacts) for k in (1, 2, 3)]
+    results = [measure(k, artifacts, args.aggregation) for k in (1, 2, 3)]
     if args.json:
         print(json.dumps(results, indent=2))
         return
