@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from offchain.errors import ConfigError
-from offchain.protocol import AGGREGATIONS, CENTRE_MODES, MAX_K, Params, floats, wad
+from offchain.protocol import AGGREGATIONS, CENTRE_MODES, MAX_K, TRUST_RULES, Params, floats, wad
 from simulation.adversaries import Strategy
 from simulation.exact import ExactRounds, params_for, settle_rounds
 from simulation.inputs import SimInputs
@@ -37,7 +37,6 @@ IntArray = npt.NDArray[np.int64]
 MAX_COMBINATIONS = 1 << 16  # above this many K-subsets, sample them by argpartition instead of a table
 TRUST = "trust"
 SIM_AGGREGATIONS = AGGREGATIONS  # the contract's modes; trust runs here with float weights (TrustConfig)
-TRUST_RULES = ("published", "robust")
 
 
 @dataclass(frozen=True)

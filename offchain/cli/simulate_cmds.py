@@ -14,10 +14,9 @@ from typing import Any
 import click
 
 from offchain.cli.options import json_option, monte_carlo_options
-from offchain.protocol import AGGREGATIONS, CENTRE_MODES
+from offchain.protocol import AGGREGATIONS, CENTRE_MODES, TRUST_RULES
 
 SIM_AGGREGATIONS = AGGREGATIONS  # simulation.montecarlo.SIM_AGGREGATIONS, without importing numpy
-TRUST_RULES = ("published", "robust")
 
 
 class DefaultGroup(click.Group):

@@ -20,9 +20,12 @@ TASKS: tuple[Task, ...] = ("extractive_qa", "summarization")
 T = TypeVar("T")
 
 
+_QUESTION_MARK = "\n\nQuestion: "
+
+
 def qa_input(context: str, question: str) -> str:
     """The ``input`` text of an extractive-QA record: the passage, then the question."""
-    return f"Context: {context}\n\nQuestion: {question}"
+    return f"Context: {context}{_QUESTION_MARK}{question}"
 
 
 def split_qa_input(text: str) -> tuple[str, str] | None:
@@ -31,9 +34,6 @@ def split_qa_input(text: str) -> tuple[str, str] | None:
         return None
     context, question = text.rsplit(_QUESTION_MARK, 1)
     return context.removeprefix("Context: "), question
-
-
-_QUESTION_MARK = "\n\nQuestion: "
 
 
 @dataclass(frozen=True)

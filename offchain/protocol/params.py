@@ -91,10 +91,6 @@ class Params:
     def aggregation_name(self) -> str:
         return AGGREGATIONS[self.aggregation]
 
-    @property
-    def trust_rule_name(self) -> str:
-        return TRUST_RULES[self.trustRule]
-
     def with_overrides(self, overrides: dict[str, Any]) -> Params:
         """Apply NAME=VALUE overrides; values may be ints, decimal reward weights or mode names."""
         known = {f.name for f in fields(self)}

@@ -52,11 +52,6 @@ def weighted_center(scores: Sequence[int], weights: Sequence[int]) -> tuple[int,
     return sum(w * e for w, e in zip(weights, scores, strict=True)), sum(weights)
 
 
-def effective_trust(stored: int) -> int:
-    """A stored trust weight of 0 (never updated) reads as 1.0."""
-    return stored or WAD
-
-
 def trust_next(scores: Sequence[int], weights: Sequence[int], num: int, den: int, rule: int,
                lam: int, w_min: int, w_max: int) -> list[int]:
     """The revealed seats' next trust weights (Trust.next): clip(w (1 +- lam |pivot - d|), min, max).

@@ -104,13 +104,13 @@ def profile_prompts(grid: Sequence[Record], k: int, seed: int) -> list[Record]:
 def run_efficiency(config: PipelineConfig, reporter: Reporter, grid: Sequence[Record],
                    answers: dict[tuple[str, str], Row], nodes: Sequence[str],
                    evaluators: Sequence[str], generations: Sequence[Row], *,
-                   answered: Sequence[tuple[Record, str]] = (),
+                   answered: Sequence[tuple[Record, str]],
                    gen_profiler: GeneratorProfiler = profile_generator_isolated,
                    eval_profiler: EvaluatorProfiler = profile_evaluator) -> dict[str, Any]:
     """Profile the models not yet in ``efficiency.json``; rewrite it after each model.
 
     Generators are timed on prompts every node answered (``grid``); evaluators on a seeded sample
-    of every answer (``answered``; default: the first node's answers to the grid).
+    of every answer (``answered``).
     """
     path = config.path(EFFICIENCY_FILE)
     eff: dict[str, Any] = read_json(path) if path.is_file() else {}
@@ -124,7 +124,7 @@ def run_efficiency(config: PipelineConfig, reporter: Reporter, grid: Sequence[Re
             eff["generators"][node] = {**entry, **throughput(generations, node)}
             write_json(path, eff)
             advance(1)
-    pool = list(answered) or [(r, nodes[0]) for r in grid]
+    pool = list(answered)
     random.Random(config.seed).shuffle(pool)
     pairs = [(r.reference, answers[(r.id, n)]["output"]) for r, n in pool[:EVAL_PAIRS]]
     todo = [e for e in evaluators if e not in eff["evaluators"]]

@@ -30,7 +30,7 @@ from simulation.pipeline.config import (
 )
 from simulation.pipeline.markdown import fmt as _f
 from simulation.pipeline.markdown import md_table
-from simulation.pipeline.report_robust import multidim_section, robust_section
+from simulation.pipeline.report_robust import RATIO, multidim_section, robust_section
 from simulation.pipeline.store import JsonlStore, Row, field_key, read_json, write_json
 
 REPORT_DIR = "report"
@@ -117,7 +117,7 @@ def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: i
         "## The paper's findings, checked on these numbers\n\n" + "\n".join(v.line for v in verdicts),
     ]
     if sweep_rounds:
-        sections.append(f"## Robust PoQ under attack ({int(100 * 0.3)} % malicious evaluators)\n\n"
+        sections.append(f"## Robust PoQ under attack ({int(100 * RATIO)} % malicious evaluators)\n\n"
                         + robust_section(inputs, out, rounds=sweep_rounds, seed=seed, k=k_used))
     multidim = multidim_section(run, rounds=rounds, seed=seed)
     sections.append("## Multi-dimensional quality\n\n" + (multidim or "Not computed: run `poq eval multidim "
