@@ -1,8 +1,10 @@
-"""A live fleet on anvil with one boosting evaluator out of four, median consensus (robust PoQ).
+"""Live fleets on anvil for robust PoQ: one boosting evaluator out of four, and the composite evaluator.
 
 The booster runs the same model as the honest evaluators but adds 5 points to every score before
-committing it. Under median aggregation its deviation from consensus is large whenever it is sampled,
-so its on-chain reward ends below every honest evaluator's.
+committing it. Under median aggregation (and under trust weights, robust rule) its deviation from
+consensus is large whenever it is sampled, so its on-chain reward (weight) ends below every honest
+evaluator's. The claims hold for every panel the chain's randomness can draw, so the tests are not
+at the mercy of the block hashes.
 """
 
 from __future__ import annotations
@@ -47,25 +49,27 @@ def test_boosting_evaluator_earns_less_than_honest_ones_under_median(anvil_chain
     ]
 
 
-def test_onchain_trust_weights_push_a_booster_down_and_a_composite_evaluator_takes_part(
-        anvil_chain: str, tmp_path: Path) -> None:
-    """Trust-weighted consensus (robust rule) on chain: the booster's weight ends below every honest
-    MiniLM evaluator's; the live ``composite`` evaluator scores, reveals and is paid like the others."""
+def test_onchain_trust_weights_push_a_booster_below_every_honest_evaluator(anvil_chain: str, tmp_path: Path) -> None:
+    """Trust-weighted consensus (robust rule) on chain, three honest MiniLM evaluators and one booster.
+
+    Whatever panels the chain's randomness draws, a panel holding the booster has at least two honest
+    seats, which agree, so the median is theirs: the booster's deviation is above the panel's mean
+    deviation and its weight falls, theirs rises. Panels without it leave every weight near 1.0.
+    """
     from deploy.deployer import dev_account
     from offchain.chain.views import node_rows
     from offchain.fleet.config import load_config
     from offchain.fleet.run import run_fleet
     from offchain.models.packages import is_installed
 
-    if not all(is_installed(m) for m in ("smollm2-135m", "minilm-l6", "ce-minilm-l12")):
+    if not (is_installed("smollm2-135m") and is_installed("minilm-l6")):
         pytest.skip("model weights not installed: run scripts/install-models.sh")
     config = load_config(None, {
         "rpc_url": anvil_chain,
         "params": {"k": 3, "aggregation": "trust", "trustRule": "robust", "trustLambda": "0.5",
                    "epochLength": 5, "answerWindow": 300},
         "inference": [{"model": "smollm2-135m"}],
-        "evaluators": [{"model": "minilm-l6", "count": 2}, {"model": "composite"},
-                       {"model": "minilm-l6", "strategy": "boost:b=5"}],
+        "evaluators": [{"model": "minilm-l6", "count": 3}, {"model": "minilm-l6", "strategy": "boost:b=5"}],
         "workload": {"n_squad": 6, "n_cnndm": 0, "seed": 3},
     })
     result = run_fleet(config, tmp_path / "run", deployments_dir=tmp_path / "deployments")
@@ -75,13 +79,35 @@ def test_onchain_trust_weights_push_a_booster_down_and_a_composite_evaluator_tak
     (boosting_agent,) = [a for a in result.agents if a.strategy]
     rows = {row.address: row for row in node_rows(result.client) if row.role == "Evaluator"}
     booster = rows.pop(dev_account(boosting_agent.key_index).address)
-    (composite,) = [row for row in rows.values() if row.model == "composite"]
-    honest = [row for row in rows.values() if row.model == "minilm-l6"]
-    for row in (booster, composite, *honest):
-        print(f"{row.model:<10} jobs {row.jobs} trust {row.trust:.3f} avg reward {row.average_reward:+.4f}")
-    assert booster.jobs > 0 and booster.trust is not None
-    assert all(row.trust is not None and booster.trust < row.trust for row in honest)
+    for row in (booster, *rows.values()):
+        print(f"{'booster' if row is booster else 'honest '} jobs {row.jobs} trust {row.trust:.3f} "
+              f"avg reward {row.average_reward:+.4f}")
+    assert booster.jobs > 0 and booster.trust is not None and booster.trust < 1.0
+    assert all(row.trust is not None and booster.trust < row.trust for row in rows.values())
+
+
+def test_composite_evaluator_scores_reveals_and_is_paid_on_chain(anvil_chain: str, tmp_path: Path) -> None:
+    """The live ``composite`` evaluator (MiniLM + cross-encoder) takes every seat it is drawn for."""
+    from offchain.chain.views import node_rows
+    from offchain.fleet.config import load_config
+    from offchain.fleet.run import run_fleet
+    from offchain.models.packages import is_installed
+
+    if not all(is_installed(m) for m in ("smollm2-135m", "minilm-l6", "ce-minilm-l12")):
+        pytest.skip("model weights not installed: run scripts/install-models.sh")
+    config = load_config(None, {
+        "rpc_url": anvil_chain,
+        "params": {"k": 2, "epochLength": 5, "answerWindow": 300},
+        "inference": [{"model": "smollm2-135m"}],
+        "evaluators": [{"model": "minilm-l6"}, {"model": "composite"}],
+        "workload": {"n_squad": 2, "n_cnndm": 1, "seed": 3},
+    })
+    result = run_fleet(config, tmp_path / "run", deployments_dir=tmp_path / "deployments")
+
+    assert len(result.tasks) == 3 and all(data["phase"] == "Finalized" for _, _, data in result.tasks)
+    (composite,) = [row for row in node_rows(result.client) if row.model == "composite"]
     start = result.client.manifest.block_number
     selected = result.client.events("EvaluatorSelected", from_block=start, evaluator=composite.address)
     revealed = result.client.events("ScoreRevealed", from_block=start, evaluator=composite.address)
-    assert composite.jobs > 0 and len(revealed) == len(selected) == composite.jobs  # scored every seat it got
+    paid = result.client.events("RewardSettled", from_block=start, account=composite.address)
+    assert composite.jobs == 3 and len(selected) == len(revealed) == len(paid) == 3  # K = 2 of 2: every seat
