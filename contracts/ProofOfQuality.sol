@@ -202,7 +202,8 @@ contract ProofOfQuality is PoQViews {
         if (phase == Phase.Lapsed) return _expire(taskId, t);
         if (phase != Phase.Closed) revert WrongPhase(taskId, Phase.Closed, phase);
         t.phase = Phase.Finalized;
-        (uint256 num, uint256 den, uint256 revealed) = _consensus(t);
+        (uint256 num, uint256 den, RevealedSeats memory seats) = _consensus(t);
+        uint256 revealed = seats.who.length;
         uint256 quality = revealed == 0 ? 0 : Consensus.quality(num, den);
         address node = _nodeAt[t.nodeId];
         // no revealed score means no quality signal: the node is neither paid nor penalized
@@ -217,7 +218,7 @@ contract ProofOfQuality is PoQViews {
         for (uint256 j; j < count; ++j) {
             paid += _settleEvaluator(taskId, t, j, num, den, costs[j]);
         }
-        if (AGGREGATION == Consensus.TRUST && revealed != 0) _updateTrust(taskId, t, num, den);
+        if (AGGREGATION == Consensus.TRUST && revealed != 0) _updateTrust(taskId, seats, num, den);
         _refund(taskId, t, t.fee - paid); // fee >= maxPayout >= paid, see maxPayout()
         emit TaskFinalized(taskId, quality, uint8(revealed));
     }
@@ -297,49 +298,52 @@ contract ProofOfQuality is PoQViews {
         else t.score2 = score;
     }
 
-    /// @dev Consensus centre num/den over the revealed scores, and how many were revealed.
-    function _consensus(Task storage t) private view returns (uint256 num, uint256 den, uint256 revealed) {
-        (uint256[] memory scores, uint256[] memory weights, address[] memory who) = _revealedSeats(t);
-        revealed = scores.length;
+    /// @dev The revealed seats in seat order. `weights` is filled (effective trust weights) only
+    ///      under trust aggregation; other modes sort `scores` in place.
+    struct RevealedSeats {
+        uint256[] scores;
+        uint256[] weights;
+        address[] who;
+    }
+
+    /// @dev Consensus centre num/den over the revealed scores, and the seats it was computed from:
+    ///      trust mode hands them on to `_updateTrust`, so each weight is loaded once.
+    function _consensus(Task storage t)
+        private
+        view
+        returns (uint256 num, uint256 den, RevealedSeats memory seats)
+    {
+        seats = _revealedSeats(t);
         if (AGGREGATION == Consensus.TRUST) {
-            for (uint256 i; i < revealed; ++i) {
-                weights[i] = Trust.effective(_nodes[who[i]].trustWeight);
+            for (uint256 i; i < seats.who.length; ++i) {
+                seats.weights[i] = Trust.effective(_nodes[seats.who[i]].trustWeight);
             }
-            (num, den) = Consensus.weightedCenter(scores, weights);
+            (num, den) = Consensus.weightedCenter(seats.scores, seats.weights);
         } else {
-            (num, den) = Consensus.center(scores, AGGREGATION); // sorts the copy in `scores`
+            (num, den) = Consensus.center(seats.scores, AGGREGATION); // sorts `scores`
         }
     }
 
-    /// @dev The revealed seats in seat order: scores, a zeroed weight array, and the evaluators.
-    function _revealedSeats(Task storage t)
-        private
-        view
-        returns (uint256[] memory scores, uint256[] memory weights, address[] memory who)
-    {
+    function _revealedSeats(Task storage t) private view returns (RevealedSeats memory seats) {
         uint8 mask = t.revealedMask;
         uint256 n = _popcount(mask);
-        (scores, weights, who) = (new uint256[](n), new uint256[](n), new address[](n));
+        seats = RevealedSeats(new uint256[](n), new uint256[](n), new address[](n));
         uint256 count = _seatCount(t);
         uint256 i;
         for (uint256 j; j < count; ++j) {
             if (mask & (1 << j) == 0) continue;
-            (scores[i], who[i]) = (_scoreAt(t, j), _nodeAt[_seatId(t, j)]);
+            (seats.scores[i], seats.who[i]) = (_scoreAt(t, j), _nodeAt[_seatId(t, j)]);
             ++i;
         }
     }
 
     /// @dev Moves every revealed seat's trust weight after the round was settled with the old ones.
-    function _updateTrust(uint256 taskId, Task storage t, uint256 num, uint256 den) private {
-        (uint256[] memory scores, uint256[] memory weights, address[] memory who) = _revealedSeats(t);
-        for (uint256 i; i < scores.length; ++i) {
-            weights[i] = Trust.effective(_nodes[who[i]].trustWeight);
-        }
+    function _updateTrust(uint256 taskId, RevealedSeats memory seats, uint256 num, uint256 den) private {
         uint256[] memory next =
-            Trust.next(scores, weights, num, den, TRUST_RULE, TRUST_LAMBDA, TRUST_MIN, TRUST_MAX);
-        for (uint256 i; i < scores.length; ++i) {
-            _nodes[who[i]].trustWeight = uint64(next[i]); // <= TRUST_MAX < 2^64
-            emit TrustUpdated(taskId, who[i], next[i]);
+            Trust.next(seats.scores, seats.weights, num, den, TRUST_RULE, TRUST_LAMBDA, TRUST_MIN, TRUST_MAX);
+        for (uint256 i; i < next.length; ++i) {
+            _nodes[seats.who[i]].trustWeight = uint64(next[i]); // <= TRUST_MAX < 2^64
+            emit TrustUpdated(taskId, seats.who[i], next[i]);
         }
     }
 
