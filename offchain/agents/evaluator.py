@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from offchain.agents.base import Agent
@@ -22,9 +22,11 @@ log = logging.getLogger("poq.agent")
 
 
 class EvaluatorLike(Protocol):
+    """`offchain.models.evaluators.Evaluator` or a replay evaluator: [0, 10] scores per task."""
+
     name: str
 
-    def score_calibrated(self, pairs: list[tuple[str, str]]) -> list[float]: ...
+    def score_texts(self, items: Sequence[Mapping[str, Any]]) -> list[float]: ...
 
 
 def to_score_units(score: float) -> int:
@@ -73,11 +75,7 @@ class EvaluatorAgent(Agent):
             return
         texts = [task_texts(self.client, task_id) for task_id, _ in ready]
         started = time.perf_counter()
-        if hasattr(self.evaluator, "score_texts"):  # the composite reads the task kind and question too
-            scores = self.evaluator.score_texts(texts)
-        else:
-            scores = self.evaluator.score_calibrated([(t["reference"] or t["input"] or "", t["output"] or "")
-                                                      for t in texts])
+        scores = self.evaluator.score_texts(texts)  # the composite reads the task kind and question too
         self.state.record_latency((time.perf_counter() - started) / len(texts))
         for (task_id, _), honest in zip(ready, scores, strict=True):
             committed = self.strategy(honest) if self.strategy else honest

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,12 @@ from offchain.models.specs import ModelSpec
 
 Pair = tuple[str, str]
 SCORE_MAX = 10.0
+
+
+def task_pair(item: Mapping[str, Any]) -> Pair:
+    """The pair an evaluator scores for a task: (reference, answer) when the requester revealed a
+    reference, else (input, answer)."""
+    return (str(item.get("reference") or item.get("input") or ""), str(item.get("output") or ""))
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,11 @@ class Evaluator(ABC):
 
     def score_calibrated(self, pairs: Sequence[Pair]) -> list[float]:
         return self.calibrated_scores(self.score(pairs))
+
+    def score_texts(self, items: Sequence[Mapping[str, Any]]) -> list[float]:
+        """Calibrated scores for tasks given as their texts (``kind``, ``input``, ``reference`` or
+        None, ``output``); evaluators that read more than the pair (the composite) override this."""
+        return self.score_calibrated([task_pair(item) for item in items])
 
 
 def calibrate(evaluator: Evaluator, pairs: Sequence[Pair]) -> Calibration:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from offchain.errors import ConfigError, DatasetError
+from offchain.models.evaluators import task_pair
 
 PREFIX = "replay:"
 
@@ -101,6 +103,9 @@ class ReplayEvaluator:
                 raise ConfigError(f"{self.name}: no logged score for this pair")
             out.append(float(row["score"]))
         return out
+
+    def score_texts(self, items: Sequence[Mapping[str, Any]]) -> list[float]:
+        return self.score_calibrated([task_pair(item) for item in items])
 
 
 def parse(spec: str) -> tuple[Path, str]:

@@ -1,10 +1,12 @@
 """Evaluator plumbing with a fake encoder: calibration, clamping, the embedding cache."""
 
+import json
+
 import numpy as np
 import pytest
 
 from offchain.errors import ConfigError
-from offchain.models.evaluators import BiEncoderEvaluator, Calibration, calibrate
+from offchain.models.evaluators import BiEncoderEvaluator, Calibration, Evaluator, calibrate, task_pair
 
 
 class FakeEncoder:
@@ -62,3 +64,31 @@ def test_cache_is_bounded():
     ev = BiEncoderEvaluator("fake", FakeEncoder(), cache_size=3)
     ev.score([("a", "b"), ("c", "d")])
     assert len(ev._cache) == 3
+
+
+class FakePairEvaluator(Evaluator):
+    """Scores a pair by the length of its first text, so the test sees which text was chosen."""
+
+    def score(self, pairs):
+        return [float(len(ref)) for ref, _ in pairs]
+
+
+def test_score_texts_scores_the_reference_when_revealed_else_the_input():
+    ev = FakePairEvaluator("fake", calibration=Calibration(0.0, 10.0))
+    items = [{"kind": 0, "input": "12345", "reference": "12", "output": "x"},
+             {"kind": 1, "input": "12345", "reference": None, "output": "x"},
+             {"kind": 1, "input": None, "reference": None, "output": None}]
+    assert [task_pair(item) for item in items] == [("12", "x"), ("12345", "x"), ("", "")]
+    assert ev.score_texts(items) == [2.0, 5.0, 0.0]
+
+
+def test_replay_evaluator_scores_tasks_from_the_log(tmp_path):
+    from offchain.models.replay import ReplayEvaluator, text_key
+
+    log = tmp_path / "scores.jsonl"
+    log.write_text(json.dumps({"key": text_key("gold", "answer"), "evaluator": "minilm-l6", "score": 7.5,
+                               "latency_s": 0.01}) + "\n", encoding="utf-8")
+    replay = ReplayEvaluator(log, "minilm-l6")
+    assert replay.score_texts([{"input": "question", "reference": "gold", "output": "answer"}]) == [7.5]
+    with pytest.raises(ConfigError, match="no logged score"):
+        replay.score_texts([{"input": "gold", "reference": None, "output": "other"}])
