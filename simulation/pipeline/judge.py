@@ -30,6 +30,9 @@ MAX_SCORE = 10.0
 EXCERPT_CHARS = 1500
 JUDGE_TOKENS = 64
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# fields of a JSON reply cut off at the token cap, read one by one
+_SCORE_FIELD = re.compile(r'"score"\s*:\s*"?(-?\d+(?:\.\d+)?)')
+_WHY_FIELD = re.compile(r'"justification"\s*:\s*"((?:[^"\\]|\\.)*)(")?')
 _TASK_NAMES = {"extractive_qa": "extractive question answering", "summarization": "news summarization"}
 
 
@@ -91,13 +94,24 @@ def parse_reply(text: str) -> Verdict:
     if obj is not None:
         score, why = _number(obj.get("score")), str(obj.get("justification", "")).strip()
     else:
-        match = _NUMBER.search(text)
-        score, why = (float(match.group()) if match else None), text.strip()
+        score, why = _salvage(text)
     if score is None or not math.isfinite(score):
         raise JudgeReplyError(f"no score in reply {text[:80]!r}")
     if not 0.0 <= score <= MAX_SCORE:
         raise JudgeReplyError(f"score {score:g} outside [0, 10]")
     return Verdict(score, why[:300])
+
+
+def _salvage(text: str) -> tuple[float | None, str]:
+    """Score and justification from a reply that holds no whole JSON object: the fields of a JSON
+    reply cut off at the token cap (an unfinished justification ends in "…"), else the first number
+    and the whole text."""
+    field, why = _SCORE_FIELD.search(text), _WHY_FIELD.search(text)
+    match = field or _NUMBER.search(text)
+    score = float(match.group(1 if field else 0)) if match else None
+    if why is None:
+        return score, text.strip()
+    return score, why.group(1).strip() + ("" if why.group(2) else "…")
 
 
 class JudgeBackend(Protocol):

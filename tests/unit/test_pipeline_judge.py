@@ -25,6 +25,14 @@ def test_parse_reply_falls_back_to_the_first_number() -> None:
     assert parse_reply("6").score == 6.0
 
 
+def test_parse_reply_salvages_a_json_reply_cut_off_at_the_token_cap() -> None:
+    verdict = parse_reply('{"score": 7, "justification": "Right team, but the answer adds 2 wrong')
+    assert verdict.score == 7.0 and verdict.justification == "Right team, but the answer adds 2 wrong…"
+    # the score field wins over numbers that come before it
+    verdict = parse_reply('{"justification": "Names 3 of the 4 points.", "score": 6')
+    assert verdict.score == 6.0 and verdict.justification == "Names 3 of the 4 points."
+
+
 @pytest.mark.parametrize("reply", ['{"score": 11}', "-2", "score: 42", "no idea", '{"score": null}'])
 def test_parse_reply_rejects_replies_without_a_score_in_range(reply: str) -> None:
     with pytest.raises(JudgeReplyError):
