@@ -3,8 +3,10 @@ charges).
 
 Generators: mean latency at batch 1 over K seeded prompts after 3 warm-ups, timed in a fresh
 spawned process so that the peak memory is the model's own (CUDA peak allocation on a GPU, else
-the process's peak RSS from ``resource.getrusage``); throughput (samples/s) at the generation
-batch size comes from the ``generations`` stage's timings. Evaluators: pairs/s at batch 32
+the process's peak RSS from ``resource.getrusage``; both at batch 1); then throughput (samples/s)
+over the same prompts at the generation batch size, after one warm-up batch. The rate the
+``generations`` stage itself achieved is kept beside it (``generation_sps``): that stage may run
+for hours on a shared machine, the profile is short and meant to run on an idle one. Evaluators: pairs/s at batch 32
 (cross-encoders) or 64 (bi-encoders) over distinct (reference, output) pairs after a warm-up.
 ``costs.json``: generator latency ms at batch 1 and evaluator ms per pair (1000 / pairs per s).
 """
@@ -26,12 +28,13 @@ from simulation.pipeline.store import Row, read_json, write_json
 WARMUPS = 3
 EVAL_PAIRS = 256
 
-GeneratorProfiler = Callable[[str, list[Record], int], dict[str, Any]]
+GeneratorProfiler = Callable[[str, list[Record], int, int], dict[str, Any]]
 EvaluatorProfiler = Callable[[str, list[tuple[str, str]]], dict[str, Any]]
 
 
-def profile_generator(name: str, records: list[Record], max_new_tokens: int) -> dict[str, Any]:
-    """Load ``name`` and time ``records[WARMUPS:]`` one at a time (in this process)."""
+def profile_generator(name: str, records: list[Record], max_new_tokens: int, batch_size: int) -> dict[str, Any]:
+    """Load ``name`` and time ``records[WARMUPS:]`` one at a time, then ``batch_size`` at a time
+    (in this process)."""
     import resource
 
     import torch
@@ -42,7 +45,7 @@ def profile_generator(name: str, records: list[Record], max_new_tokens: int) -> 
 
     threads = set_torch_threads()
     generator: Any = load_generator(  # Any: Record is frozen, PromptRecord's attributes settable
-        name, decoding=DecodingConfig(batch_size=1, max_new_tokens=max_new_tokens), progress=False)
+        name, decoding=DecodingConfig(batch_size=batch_size, max_new_tokens=max_new_tokens), progress=False)
     cuda = generator.model.device.type == "cuda"
     if cuda:
         torch.cuda.reset_peak_memory_stats()
@@ -52,20 +55,26 @@ def profile_generator(name: str, records: list[Record], max_new_tokens: int) -> 
     latencies = [generator.generate_records([r])[0].latency_s for r in timed]
     peak_mb = (torch.cuda.max_memory_allocated() / 2**20 if cuda
                else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    generator.generate_records(records[:WARMUPS])  # one warm-up batch: batched shapes, padding
+    began = time.perf_counter()
+    generator.generate_records(timed)  # sorted by length and cut into batch_size batches
+    batched_s = time.perf_counter() - began
     return {"latency_ms": 1000 * statistics.mean(latencies),
             "latency_ms_std": 1000 * statistics.pstdev(latencies), "prompts": len(timed),
             "warmups": WARMUPS, "peak_mb": peak_mb, "memory": "cuda peak" if cuda else "peak RSS",
             "device": str(generator.model.device), "torch_threads": threads,
-            "params": sum(p.numel() for p in generator.model.parameters())}
+            "params": sum(p.numel() for p in generator.model.parameters()),
+            "throughput_sps": len(timed) / batched_s if batched_s > 0 else None, "batch_size": batch_size}
 
 
-def profile_generator_isolated(name: str, records: list[Record], max_new_tokens: int) -> dict[str, Any]:
+def profile_generator_isolated(name: str, records: list[Record], max_new_tokens: int,
+                               batch_size: int) -> dict[str, Any]:
     """`profile_generator` in a fresh spawned process (its own peak memory)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(profile_generator, name, records, max_new_tokens).result()
+        return pool.submit(profile_generator, name, records, max_new_tokens, batch_size).result()
 
 
 def profile_evaluator(name: str, pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -81,14 +90,11 @@ def profile_evaluator(name: str, pairs: list[tuple[str, str]]) -> dict[str, Any]
     return {"batch_size": batch, "pairs": len(pairs), "pairs_per_s": rate, "latency_ms": 1000 / rate}
 
 
-def throughput(rows: Sequence[Row], node: str) -> dict[str, Any]:
-    """Samples/s of ``node`` in the generations stage (batched), and its batch size."""
+def generation_rate(rows: Sequence[Row], node: str) -> dict[str, Any]:
+    """Samples/s of ``node`` over the whole generations stage (batched), and how many it made."""
     mine = [r for r in rows if r["node"] == node]
     seconds = sum(float(r["latency_s"]) for r in mine)
-    sizes = [int(r["batch_size"]) for r in mine]
-    return {"throughput_sps": len(mine) / seconds if seconds > 0 else None,
-            "batch_size": max(set(sizes), key=sizes.count) if sizes else None,
-            "generated": len(mine)}
+    return {"generation_sps": len(mine) / seconds if seconds > 0 else None, "generated": len(mine)}
 
 
 def profile_prompts(grid: Sequence[Record], k: int, seed: int) -> list[Record]:
@@ -120,8 +126,8 @@ def run_efficiency(config: PipelineConfig, reporter: Reporter, grid: Sequence[Re
     todo = [n for n in nodes if n not in eff["generators"]]
     with reporter.bar("profile generators", len(nodes), len(nodes) - len(todo)) as advance:
         for node in todo:
-            entry = gen_profiler(node, prompts, config.max_new_tokens)
-            eff["generators"][node] = {**entry, **throughput(generations, node)}
+            entry = gen_profiler(node, prompts, config.max_new_tokens, config.batch_size)
+            eff["generators"][node] = {**entry, **generation_rate(generations, node)}
             write_json(path, eff)
             advance(1)
     pool = list(answered)

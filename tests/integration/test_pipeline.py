@@ -62,6 +62,7 @@ def test_pipeline_then_report_on_ten_tasks(tmp_path: Path) -> None:
     eff = json.loads((run / "efficiency.json").read_text())
     gen = eff["generators"]["smollm2-135m"]
     assert gen["latency_ms"] > 0 and gen["peak_mb"] > 0 and gen["throughput_sps"] > 0
+    assert gen["batch_size"] == 5 and gen["generated"] == 10 and gen["generation_sps"] > 0
     costs = json.loads((run / "costs.json").read_text())
     assert set(costs["inference"]) == {"smollm2-135m"}
     assert set(costs["evaluator"]) == {"minilm-l6", "ce-minilm-l12"}

@@ -52,7 +52,7 @@ class FakeJudge:
 
 
 def _fake_backends(calls: list[str]) -> Backends:
-    def gen_profile(name: str, records: list[Record], tokens: int) -> dict[str, Any]:
+    def gen_profile(name: str, records: list[Record], tokens: int, batch: int) -> dict[str, Any]:
         return {"latency_ms": {"fake-good": 800.0, "fake-bad": 2400.0}[name], "peak_mb": 100.0,
                 "params": {"fake-good": 1e8, "fake-bad": 5e8}[name]}
 
