@@ -12,7 +12,9 @@ consensus Q x 10 and the proxy of the round's (record, node): F1 x 10 from f1.js
 it ("f1"), else the mean of all real (honest) evaluators' scores of that answer ("honest_mean");
 inference and evaluator reward means and variances; the honest and malicious evaluators' mean
 rewards and their gap, and the gap in closeness 1 - d alone (the reward gap also carries the cost
-difference of the real evaluators the malicious instances happen to clone). The trust cells loop over
+difference of the real evaluators the malicious instances happen to clone). The matched gap removes
+that: honest minus malicious R_M among the instances of one real evaluator (same scores when honest,
+same cost), averaged over the real evaluators weighted by their malicious seats. The trust cells loop over
 rounds (simulation.montecarlo.trust_consensus), so they take most of the sweep's time.
 """
 
@@ -39,7 +41,7 @@ KS = (1, 3, 5, 7)
 POOL_SIZE = 10
 FIELDS = ("strategy", "aggregation", "k", "malicious_ratio", "n_malicious", "spearman", "mae",
           "inference_reward_mean", "inference_reward_var", "evaluator_reward_mean", "evaluator_reward_var",
-          "honest_reward_mean", "malicious_reward_mean", "reward_gap", "closeness_gap")
+          "honest_reward_mean", "malicious_reward_mean", "reward_gap", "matched_gap", "closeness_gap")
 TABLE_FILE, CSV_FILE, JSON_FILE = "sweep.md", "sweep.csv", "sweep.json"
 ALIGNMENT_FIG, REWARD_FIG = "alignment_vs_ratio.png", "evaluator_reward_vs_k.png"
 
@@ -76,13 +78,17 @@ class SweepResult:
 
 def evaluator_pool(inputs: SimInputs, size: int = POOL_SIZE) -> SimInputs:
     """Clone the run's evaluators into `size` instances: instance i is real evaluator i mod m."""
-    m = len(inputs.evaluators)
     if size < 1:
         raise ConfigError(f"the evaluator pool needs at least one instance, got {size}")
-    base = np.arange(size) % m
+    base = pool_bases(len(inputs.evaluators), size)
     return SimInputs(inputs.records, inputs.nodes, [f"{inputs.evaluators[j]}#{i}" for i, j in enumerate(base)],
                      np.ascontiguousarray(inputs.scores[:, :, base]), inputs.node_latency_ms,
                      inputs.evaluator_latency_ms[base], inputs.f1)
+
+
+def pool_bases(m: int, size: int) -> np.ndarray:
+    """The real evaluator (index in 0..m-1) each of the pool's `size` instances clones."""
+    return np.arange(size) % m
 
 
 def malicious_mask(pool_size: int, ratio: float, seed: int) -> np.ndarray:
@@ -124,6 +130,7 @@ def run_sweep(inputs: SimInputs, config: SweepConfig | None = None,
     config = config or SweepConfig()
     strategies = _check(config, inputs)
     pool = evaluator_pool(inputs, config.pool_size)
+    bases = pool_bases(len(inputs.evaluators), config.pool_size)
     if inputs.f1 is not None and not np.isnan(inputs.f1).all():
         proxy_name, proxy_grid = "f1", inputs.f1
     else:
@@ -140,13 +147,27 @@ def run_sweep(inputs: SimInputs, config: SweepConfig | None = None,
                     mask = malicious_mask(config.pool_size, ratio, config.seed + 7919 * r_index)
                     adversary = Adversary(mask, strategy, seed=config.seed + 104729 * (s_index + 1))
                     result = simulate(pool, sim, adversary if mask.any() else None)
-                    rows.append(_cell(spec, mode, k, ratio, mask, result, proxy_grid))
+                    rows.append(_cell(spec, mode, k, ratio, mask, bases, result, proxy_grid))
                     if progress is not None:
                         progress(len(rows), total)
     return SweepResult(config, proxy_name, pool.evaluators, rows)
 
 
-def _cell(spec: str, mode: str, k: int, ratio: float, mask: np.ndarray, result: Any,
+def matched_gap(rewards: np.ndarray, seats: np.ndarray, mask: np.ndarray, bases: np.ndarray) -> float | None:
+    """Honest − malicious mean reward among the instances of each real evaluator, averaged over the
+    real evaluators with both kinds of seats, weighted by their malicious seats. `rewards` and
+    `seats` (instance indices) are (rounds, K); `mask` and `bases` are per instance."""
+    bad, seat_base = mask[seats], bases[seats]
+    total, weight = 0.0, 0
+    for j in np.unique(bases[mask]):
+        honest, malicious = rewards[(seat_base == j) & ~bad], rewards[(seat_base == j) & bad]
+        if honest.size and malicious.size:
+            total += malicious.size * float(honest.mean() - malicious.mean())
+            weight += malicious.size
+    return total / weight if weight else None
+
+
+def _cell(spec: str, mode: str, k: int, ratio: float, mask: np.ndarray, bases: np.ndarray, result: Any,
           proxy_grid: np.ndarray) -> dict[str, Any]:
     rounds = result.rounds
     consensus = rounds.quality * 10.0
@@ -165,6 +186,7 @@ def _cell(spec: str, mode: str, k: int, ratio: float, mask: np.ndarray, result: 
         "evaluator_reward_mean": _mean(r_m), "evaluator_reward_var": _var(r_m),
         "honest_reward_mean": honest, "malicious_reward_mean": malicious,
         "reward_gap": None if honest is None or malicious is None else honest - malicious,
+        "matched_gap": matched_gap(r_m, rounds.evaluators, mask, bases),
         "closeness_gap": None if honest is None or malicious is None else
         float(closeness[~bad].mean() - closeness[bad].mean()),
     }
@@ -190,8 +212,9 @@ def markdown_table(result: SweepResult) -> str:
         f"the run's evaluators, malicious ones a seeded subset; αF {c.alpha_f:g}, βF {c.beta_f:g}, "
         f"αM {c.alpha_m:g}, βM {c.beta_m:g}; trust rule {c.trust.rule}.",
         f"Alignment proxy: {proxy}. Spearman and MAE compare the consensus Q x 10 with it per round; "
-        "reward gap = honest − malicious mean evaluator reward R_M; closeness gap = the same for 1 − d "
-        "(without the cost term).",
+        "reward gap = honest − malicious mean evaluator reward R_M; matched gap = the same among the instances "
+        "of one real evaluator (equal cost), weighted by malicious seats; closeness gap = the reward gap "
+        "for 1 − d (without the cost term).",
         "",
         "| " + " | ".join(FIELDS) + " |",
         "|" + "|".join("---" for _ in FIELDS) + "|",

@@ -45,11 +45,8 @@ def robust_section(inputs: SimInputs, out: Path, *, rounds: int = 2000, seed: in
         mean = _cell(result, strategy=spec, aggregation="mean", k=k, malicious_ratio=RATIO)
         for mode in result.config.aggregations:
             c = _cell(result, strategy=spec, aggregation=mode, k=k, malicious_ratio=RATIO)
-            rows.append([spec, mode, _f(c["spearman"]), _f(c["mae"]), _f(c["honest_reward_mean"]),
-                         _f(c["malicious_reward_mean"]), _f(c["reward_gap"]), _f(c["closeness_gap"])])
-        p = _cell(published, strategy=spec)
-        rows.append([spec, "trust (published rule)", _f(p["spearman"]), _f(p["mae"]), _f(p["honest_reward_mean"]),
-                     _f(p["malicious_reward_mean"]), _f(p["reward_gap"]), _f(p["closeness_gap"])])
+            rows.append([spec, mode, *_row(c)])
+        rows.append([spec, "trust (published rule)", *_row(_cell(published, strategy=spec))])
         verdicts.append(_verdict(spec, mean, [_cell(result, strategy=spec, aggregation=m, k=k, malicious_ratio=RATIO)
                                               for m in ROBUST_MODES]))
     first = result.config.strategies[0]  # ratio 0: no attacker, so any strategy's cells will do
@@ -66,9 +63,11 @@ def robust_section(inputs: SimInputs, out: Path, *, rounds: int = 2000, seed: in
         f"(ratios {', '.join(f'{r:g}' for r in result.config.ratios)}; K {', '.join(map(str, result.config.ks))}) "
         f"is in [{SWEEP_DIR}/sweep.md]({SWEEP_DIR}/sweep.md).",
         "The reward gap (honest − malicious mean R_M) also carries the cost difference of the real evaluators "
-        "the malicious instances clone; the closeness gap (the same for 1 − d) is the quality term alone.",
+        "the malicious instances clone. The matched gap compares like with like: honest − malicious R_M "
+        "among the instances of one real evaluator (same cost; the scores it would have reported), "
+        "weighted by malicious seats. The closeness gap (the reward gap for 1 − d) is the quality term alone.",
         md_table(["strategy", "aggregation", "Spearman", "MAE", "honest R_M", "malicious R_M", "reward gap",
-                  "closeness gap"], rows),
+                  "matched gap", "closeness gap"], rows),
         "\n".join(verdicts),
         "Evaluator rewards against K with no attacker (larger panels pay each evaluator less on average? "
         "and how much does it vary):",
@@ -77,19 +76,27 @@ def robust_section(inputs: SimInputs, out: Path, *, rounds: int = 2000, seed: in
     ])
 
 
+def _row(c: dict[str, Any]) -> list[str]:
+    return [_f(c[key]) for key in ("spearman", "mae", "honest_reward_mean", "malicious_reward_mean", "reward_gap",
+                                   "matched_gap", "closeness_gap")]
+
+
 def _verdict(spec: str, mean: dict[str, Any], robust: list[dict[str, Any]]) -> str:
     better = [c["aggregation"] for c in robust
               if c["spearman"] is not None and mean["spearman"] is not None and c["spearman"] > mean["spearman"]
               and c["mae"] < mean["mae"]]
-    cheaper = [c["aggregation"] for c in robust if (c["reward_gap"] or 0) > 0]
+    cheaper = [c["aggregation"] for c in robust if (c["matched_gap"] or 0) > 0]
+    wider = [c["aggregation"] for c in robust if (c["matched_gap"] or 0) > (mean["matched_gap"] or 0)]
     apart = [c["aggregation"] for c in robust if (c["closeness_gap"] or 0) > (mean["closeness_gap"] or 0)]
     worse = [c["aggregation"] for c in robust if c["aggregation"] not in better]
     line = (f"- {spec}: better than the mean (higher Spearman and lower MAE) under "
             f"{', '.join(better) or 'none'}" + (f"; not under {', '.join(worse)}" if worse else "")
             + f" (mean: Spearman {_f(mean['spearman'])}, MAE {_f(mean['mae'])}).")
-    return line + (f" Malicious evaluators earn less than honest ones under {', '.join(cheaper) or 'none'} "
-                   f"of the robust modes; their closeness gap exceeds the mean's "
-                   f"({_f(mean['closeness_gap'])}) under {', '.join(apart) or 'none'}.")
+    return line + (f" Malicious evaluators earn less than honest instances of the same evaluator (matched gap "
+                   f"> 0) under {', '.join(cheaper) or 'none'} of the robust modes, and more so than under the "
+                   f"mean (matched gap {_f(mean['matched_gap'])}) under {', '.join(wider) or 'none'}; their "
+                   f"closeness gap exceeds the mean's ({_f(mean['closeness_gap'])}) under "
+                   f"{', '.join(apart) or 'none'}.")
 
 
 def multidim_section(run: Path, *, rounds: int = 5000, seed: int = 0) -> str | None:

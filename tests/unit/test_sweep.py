@@ -21,6 +21,7 @@ from simulation.sweep import (
     evaluator_pool,
     malicious_mask,
     markdown_table,
+    matched_gap,
     run_sweep,
     write_outputs,
 )
@@ -77,6 +78,22 @@ def test_malicious_subset_has_the_asked_size_and_follows_the_seed() -> None:
     assert [int(malicious_mask(10, r, 0).sum()) for r in RATIOS] == [0, 1, 2, 3, 4, 5]
     assert np.array_equal(malicious_mask(10, 0.3, 5), malicious_mask(10, 0.3, 5))
     assert any(not np.array_equal(malicious_mask(10, 0.3, 5), malicious_mask(10, 0.3, s)) for s in range(6, 10))
+
+
+def test_matched_gap_compares_instances_of_the_same_real_evaluator() -> None:
+    """Instance 2 (a malicious clone of evaluator 0) against instance 0 only: the honest clones of the
+    other, cheaper evaluator do not enter, so a gap the plain means hide shows."""
+    bases, mask = np.array([0, 1, 0, 1]), np.array([False, False, True, False])
+    seats = np.array([[0, 2], [1, 3], [2, 3]])
+    rewards = np.array([[0.9, 0.4], [0.1, 0.2], [0.6, 0.3]])
+    plain = rewards[~mask[seats]].mean() - rewards[mask[seats]].mean()
+    assert plain == pytest.approx(0.375 - 0.5)
+    assert matched_gap(rewards, seats, mask, bases) == pytest.approx(0.9 - 0.5)
+    # weighted by malicious seats: a second malicious base with one seat and a gap of -0.2
+    bases, mask = np.array([0, 1, 0, 1]), np.array([False, False, True, True])
+    rewards = np.array([[0.9, 0.4], [0.1, 0.3], [0.6, 0.3]])
+    assert matched_gap(rewards, seats, mask, bases) == pytest.approx((2 * (0.9 - 0.5) + 2 * (0.1 - 0.3)) / 4)
+    assert matched_gap(rewards[:1], np.array([[2, 3]]), mask, bases) is None  # no honest clone was seated
 
 
 def test_without_f1_the_proxy_is_the_honest_mean(tmp_path: Path) -> None:
