@@ -60,6 +60,7 @@ interface IProofOfQuality {
         uint64 trustLambda; // trust learning rate lambda (WAD, <= 1)
         uint64 trustMin; // lowest trust weight (WAD, in (0, 1])
         uint64 trustMax; // highest trust weight (WAD, in [1, 18])
+        uint64 trustInitial; // weight of an evaluator no trust round has moved yet (WAD, in [trustMin, trustMax])
     }
 
     /// @dev Jobs and cumulative rewards are not stored: they are the sums of RewardSettled events.
@@ -75,7 +76,7 @@ interface IProofOfQuality {
         bytes32 costCommitment; // pending cost commitment, 0 when none
         uint64 costEpoch; // epoch of the pending cost commitment
         string model;
-        uint256 trustWeight; // evaluator trust weight (WAD); 1.0 until a trust-weighted round moves it
+        uint256 trustWeight; // evaluator trust weight (WAD); trustInitial until a trust-weighted round moves it
     }
 
     struct TaskView {

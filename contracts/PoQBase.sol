@@ -36,6 +36,7 @@ abstract contract PoQBase is IProofOfQuality {
     uint8 internal immutable TRUST_RULE;
     uint64 internal immutable TRUST_LAMBDA;
     uint64 internal immutable TRUST_MIN;
+    uint64 internal immutable TRUST_INITIAL;
     uint64 internal immutable TRUST_MAX;
 
     struct Node {
@@ -51,7 +52,7 @@ abstract contract PoQBase is IProofOfQuality {
         uint8 poolIndex; // position in its role's pool while Active
         uint40 unbondingEnds; // when an Exiting node's stake is released
         uint64 costEpoch; // epoch of the pending cost commitment
-        uint64 trustWeight; // WAD; 0 = never updated = 1.0 (kept across exit and re-registration)
+        uint64 trustWeight; // WAD; 0 = never updated = TRUST_INITIAL (kept across exit and re-registration)
         // slot 2
         bytes32 costCommitment; // pending cost commitment, 0 when none
         string model;
@@ -108,6 +109,9 @@ abstract contract PoQBase is IProofOfQuality {
         if (p.trustLambda > WAD) revert InvalidParameter("trustLambda", p.trustLambda);
         if (p.trustMin == 0 || p.trustMin > WAD) revert InvalidParameter("trustMin", p.trustMin);
         if (p.trustMax < WAD || p.trustMax > MAX_TRUST) revert InvalidParameter("trustMax", p.trustMax);
+        if (p.trustInitial < p.trustMin || p.trustInitial > p.trustMax) {
+            revert InvalidParameter("trustInitial", p.trustInitial);
+        }
         if (p.maxPoolSize < p.k) revert InvalidParameter("maxPoolSize", p.maxPoolSize);
         if (p.alphaF > MAX_WEIGHT) revert InvalidParameter("alphaF", p.alphaF);
         if (p.betaF > MAX_WEIGHT) revert InvalidParameter("betaF", p.betaF);
@@ -137,6 +141,7 @@ abstract contract PoQBase is IProofOfQuality {
         TRUST_LAMBDA = p.trustLambda;
         TRUST_MIN = p.trustMin;
         TRUST_MAX = p.trustMax;
+        TRUST_INITIAL = p.trustInitial;
     }
 
     // ================================================================ read-only helpers

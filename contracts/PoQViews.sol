@@ -30,7 +30,8 @@ abstract contract PoQViews is PoQBase {
             trustRule: TRUST_RULE,
             trustLambda: TRUST_LAMBDA,
             trustMin: TRUST_MIN,
-            trustMax: TRUST_MAX
+            trustMax: TRUST_MAX,
+            trustInitial: TRUST_INITIAL
         });
     }
 
@@ -56,7 +57,7 @@ abstract contract PoQViews is PoQBase {
             costCommitment: nd.costCommitment,
             costEpoch: nd.costEpoch,
             model: nd.model,
-            trustWeight: Trust.effective(nd.trustWeight)
+            trustWeight: Trust.effective(nd.trustWeight, TRUST_INITIAL)
         });
     }
 

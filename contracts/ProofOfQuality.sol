@@ -316,7 +316,7 @@ contract ProofOfQuality is PoQViews {
         seats = _revealedSeats(t);
         if (AGGREGATION == Consensus.TRUST) {
             for (uint256 i; i < seats.who.length; ++i) {
-                seats.weights[i] = Trust.effective(_nodes[seats.who[i]].trustWeight);
+                seats.weights[i] = Trust.effective(_nodes[seats.who[i]].trustWeight, TRUST_INITIAL);
             }
             (num, den) = Consensus.weightedCenter(seats.scores, seats.weights);
         } else {

@@ -4,8 +4,9 @@ pragma solidity ^0.8.28;
 import {Consensus} from "./Consensus.sol";
 
 /// @title Adaptive trust weights of evaluators (robust PoQ)
-/// @notice Weights are WAD (1e18 = 1.0); a stored 0 means "never updated" and reads as 1.0. After a
-///         trust-weighted round every revealed seat's weight moves by w <- clip(w (1 + lambda step),
+/// @notice Weights are WAD (1e18 = 1.0); a stored 0 means "never updated" and reads as the
+///         deployment's initial weight (1.0 by default; at trustMin an evaluator whose weight fell gains
+///         nothing by coming back under a fresh key). After a trust-weighted round every revealed seat's weight moves by w <- clip(w (1 + lambda step),
 ///         min, max), step in [-1, 1] WAD:
 ///         - PUBLISHED: step = 0.5 - d, d measured against the round's weighted consensus. Any score
 ///           within 5 points of it gains, so honest weights saturate at max and attackers follow.
@@ -17,8 +18,8 @@ library Trust {
     uint8 internal constant PUBLISHED = 0;
     uint8 internal constant ROBUST = 1;
 
-    function effective(uint64 stored) internal pure returns (uint256) {
-        return stored == 0 ? WAD : stored;
+    function effective(uint64 stored, uint64 initial) internal pure returns (uint256) {
+        return stored == 0 ? initial : stored;
     }
 
     /// @notice The revealed seats' next weights. `scores` and `weights` are in seat order; num/den is

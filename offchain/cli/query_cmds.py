@@ -30,6 +30,7 @@ def _client(rpc_url: str, deployments_dir: str, account: Any = None) -> Any:
 def params_cmd(rpc_url: str, deployments_dir: str, as_json: bool) -> None:
     """The deployed contract's parameters, read from chain."""
     from offchain.protocol import AGGREGATIONS, TRUST_RULES, WAD
+    from offchain.protocol.params import WAD_FIELDS
 
     client = _client(rpc_url, deployments_dir)
     values = client.params()
@@ -39,7 +40,7 @@ def params_cmd(rpc_url: str, deployments_dir: str, as_json: bool) -> None:
     click.echo(f"ProofOfQuality at {client.address} (chain {client.manifest.chain_id})")
     for name, value in values.items():
         shown = str(value)
-        if name in {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty", "trustLambda", "trustMin", "trustMax"}:
+        if name in WAD_FIELDS:
             shown = f"{value / WAD:g}  ({value} WAD)"
         elif name == "aggregation":
             shown = AGGREGATIONS[value]

@@ -41,6 +41,7 @@ class Params:
     trustLambda: int = WAD // 2  # trust learning rate (WAD, <= 1)
     trustMin: int = WAD // 10  # lowest trust weight (WAD, in (0, 1])
     trustMax: int = 2 * WAD  # highest trust weight (WAD, in [1, 18])
+    trustInitial: int = WAD  # weight of an evaluator no trust round has moved yet (WAD, in [trustMin, trustMax])
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -77,6 +78,9 @@ class Params:
         if not 0 < self.trustMin <= WAD <= self.trustMax <= MAX_TRUST:
             raise ConfigError("parameters trustMin/trustMax need 0 < trustMin <= 1 <= trustMax <= 18 (in WAD), "
                               f"got {self.trustMin}, {self.trustMax}")
+        if not self.trustMin <= self.trustInitial <= self.trustMax:
+            raise ConfigError(f"parameter trustInitial must be in [trustMin, trustMax] = [{self.trustMin}, "
+                              f"{self.trustMax}] (in WAD), got {self.trustInitial}")
         if self.rewardUnit > 10**30 or self.minStake >= 2**96:
             raise ConfigError("parameters rewardUnit/minStake are out of range")
 
@@ -108,7 +112,9 @@ class Params:
         return cls(**{f.name: int(data[f.name]) for f in fields(cls) if f.name in data})
 
 
-_WAD_FIELDS = {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty", "trustLambda", "trustMin", "trustMax"}
+WAD_FIELDS = frozenset(
+    {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty", "trustLambda", "trustMin", "trustMax", "trustInitial"}
+)
 _NAMED_FIELDS = {"aggregation": AGGREGATIONS, "trustRule": TRUST_RULES}
 
 
@@ -124,7 +130,7 @@ def _parse_value(name: str, raw: Any) -> int:
         return int(text)
     except ValueError:
         pass
-    if name in _WAD_FIELDS:
+    if name in WAD_FIELDS:
         from decimal import Decimal, InvalidOperation
 
         try:

@@ -33,12 +33,12 @@ def settle_round(
 
     Costs are normalized WAD costs (wad.normalized_cost). Negative wei amounts are debits from stake,
     which the contract caps at the stake; positive ones are paid from `fee`. In trust mode
-    `seat_weights[j]` is seat j's trust weight before the round (WAD; default 1.0 each) and the result
+    `seat_weights[j]` is seat j's trust weight before the round (WAD; default params.trustInitial) and the result
     carries the revealed seats' next weights.
     """
     revealed = [s for s in seat_scores if s is not None]
     trust = params.aggregation == wad.TRUST
-    weights = [wad.WAD] * len(seat_scores) if seat_weights is None else list(seat_weights)
+    weights = [params.trustInitial] * len(seat_scores) if seat_weights is None else list(seat_weights)
     revealed_weights = [w for s, w in zip(seat_scores, weights, strict=True) if s is not None]
     if trust:
         num, den = wad.weighted_center(revealed, revealed_weights)

@@ -48,7 +48,7 @@ class NodeModel:
     unbonding_ends: int = 0
     cost_commit: tuple[int, int, bytes] | None = None  # (epoch, latency, salt) pending reveal
     cost_epoch: int = 0  # epoch of the latest cost commitment (kept after its reveal)
-    trust: int = wad.WAD  # trust weight (moves only in trust mode; survives exit and re-registration)
+    trust: int = 0  # trust weight, 0 = never moved = params.trustInitial (survives exit and re-registration)
 
 
 @dataclass
@@ -100,6 +100,10 @@ class PoQModel:
         if key not in self.nodes:
             self.nodes[key] = NodeModel(key)
         return self.nodes[key]
+
+    def trust(self, address: str) -> int:
+        """The effective trust weight: the stored one, or trustInitial while none was stored."""
+        return self.node(address).trust or self.p.trustInitial
 
     def pool(self, role: int) -> list[NodeModel]:
         return [n for n in self.nodes.values() if n.status == ACTIVE and n.role == role]
@@ -333,7 +337,7 @@ class PoQModel:
         # gives every participant's reward; debits are then applied node first, capped at stake.
         node_cost = self.cost(self.node(t.node))
         costs = [self.cost(self.node(seat)) for seat in t.seats]
-        first = settle_round(self.p, t.fee, scores, node_cost, costs, [self.node(seat).trust for seat in t.seats])
+        first = settle_round(self.p, t.fee, scores, node_cost, costs, [self.trust(seat) for seat in t.seats])
         paid = 0
         amount = self._settle(t.node, first.node_wei)
         rewards = [(t.node, first.node_reward, amount)]

@@ -92,7 +92,8 @@ def params_strategy() -> st.SearchStrategy[Params]:
         min_stake=st.sampled_from([10**15, 10**16, 10**17]),
         k=st.integers(1, 3),
         aggregation=st.integers(0, 3),
-        trust=st.tuples(st.integers(0, 1), st.integers(0, WAD), st.integers(1, WAD), st.integers(WAD, 18 * WAD)),
+        trust=st.tuples(st.integers(0, 1), st.integers(0, WAD), st.integers(1, WAD), st.integers(WAD, 18 * WAD),
+                        st.one_of(st.just(WAD), st.integers(0, WAD))),
         max_pool=st.sampled_from([4, 5, 32]),
         windows=st.tuples(window, window, window, window),
         unbonding_extra=st.integers(1, 300),
@@ -110,7 +111,7 @@ def _params(
     min_stake: int,
     k: int,
     aggregation: int,
-    trust: tuple[int, int, int, int],
+    trust: tuple[int, int, int, int, int],
     max_pool: int,
     windows: tuple[int, int, int, int],
     unbonding_extra: int,
@@ -138,6 +139,8 @@ def _params(
         trustLambda=trust[1],
         trustMin=trust[2],
         trustMax=trust[3],
+        # trust[4] == WAD keeps the default initial weight 1.0; else it places trustInitial in [trustMin, trustMax]
+        trustInitial=WAD if trust[4] == WAD else trust[2] + (trust[3] - trust[2]) * trust[4] // WAD,
     )
 
 

@@ -381,6 +381,8 @@ def test_open_task_with_fee_below_max_payout_reverts(devnet: Any) -> None:
         ("trustMin", WAD + 1, WAD + 1),
         ("trustMax", WAD - 1, WAD - 1),
         ("trustMax", 18 * WAD + 1, 18 * WAD + 1),
+        ("trustInitial", WAD // 10 - 1, WAD // 10 - 1),  # below the default trustMin of 0.1
+        ("trustInitial", 2 * WAD + 1, 2 * WAD + 1),  # above the default trustMax of 2
         ("maxPoolSize", 2, 2),  # below k = 3
         ("epochLength", 0, 0),
         ("alphaF", 10**6 * WAD + 1, 10**6 * WAD + 1),

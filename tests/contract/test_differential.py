@@ -9,6 +9,7 @@ contract does), and the float equations agree within 1e-12.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,10 @@ params_strategy = st.builds(
     trustLambda=st.one_of(st.integers(min_value=0, max_value=WAD), st.just(WAD)),
     trustMin=st.integers(min_value=1, max_value=WAD),
     trustMax=st.integers(min_value=WAD, max_value=18 * WAD),
+).flatmap(  # trustInitial anywhere in [trustMin, trustMax], often the default 1.0
+    lambda p: st.one_of(st.just(WAD), st.integers(p.trustMin, p.trustMax)).map(
+        lambda initial: replace(p, trustInitial=initial)
+    )
 )
 score = st.one_of(st.integers(min_value=0, max_value=10_000), st.just(0), st.just(10_000))
 seat_score = st.one_of(score, score, score, score, st.none())  # about one seat in five stays silent
@@ -86,7 +91,7 @@ def test_contract_rewards_equal_protocol_to_the_wei(
     fee = int(net.owner.call("maxPayout"))
     assert fee == wad.max_payout(params.alphaF, params.alphaM, params.k, params.rewardUnit)
 
-    trust = dict.fromkeys(evaluators, WAD)  # every weight starts at 1.0
+    trust = dict.fromkeys(evaluators, params.trustInitial)  # every weight starts at the initial one
     for scores in rounds:
         result = net.play_round(scores[: params.k], reference=None)
         seats = result["evaluators"]

@@ -379,7 +379,7 @@ class PoQMachine(TaskRules, RuleBasedStateMachine):
             got = (view["role"], STATUSES[view["status"]], view["id"], view["openAssignments"],
                    view["stake"], view["balance"], view["latencyUs"], view["unbondingEnds"], view["trustWeight"])
             want = (n.role, STATUSES[n.status], n.id, n.open_assignments, n.stake, n.balance, n.latency,
-                    n.unbonding_ends, n.trust)
+                    n.unbonding_ends, self.model.trust(client.sender))
             assert got == want, f"{client.sender}: chain {got} != model {want}"
             pending = b"\0" * 32
             if n.cost_commit is not None:

@@ -10,7 +10,8 @@ from offchain.protocol import WAD, Params
 
 def test_defaults_are_valid_and_in_struct_order() -> None:
     params = Params()
-    assert params.as_tuple()[0] == params.alphaF and len(params.as_tuple()) == 20
+    assert params.as_tuple()[0] == params.alphaF and len(params.as_tuple()) == 21
+    assert params.as_tuple()[-1] == params.trustInitial == WAD
 
 
 @pytest.mark.parametrize("k", [0, 4])

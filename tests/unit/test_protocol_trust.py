@@ -53,10 +53,22 @@ def test_settlement_weights_the_centre_and_reports_next_weights_per_revealed_sea
 
 def test_trust_parameters_are_validated() -> None:
     for bad in (dict(trustRule=2), dict(trustLambda=WAD + 1), dict(trustMin=0), dict(trustMax=WAD - 1),
-                dict(trustMax=18 * WAD + 1), dict(trustMin=WAD + 1)):
+                dict(trustMax=18 * WAD + 1), dict(trustMin=WAD + 1), dict(trustInitial=WAD // 10 - 1),
+                dict(trustInitial=2 * WAD + 1)):
         with pytest.raises(ConfigError, match="trust"):
             Params(**bad)
     assert Params().with_overrides({"trustRule": "published", "trustLambda": "0.25"}).trustLambda == WAD // 4
+    assert Params().with_overrides({"trustInitial": "0.1"}).trustInitial == WAD // 10
+
+
+def test_unmoved_seats_start_at_the_initial_weight() -> None:
+    """Without stored weights every seat weighs trustInitial: a fresh key starts there, not at 1.0."""
+    params = Params(**TRUST, trustRule=1, trustInitial=WAD // 10)
+    scores = [4000, 4000, 10_000]
+    out = settle_round(params, 10**18, scores, 0, [0, 0, 0])
+    assert out == settle_round(params, 10**18, scores, 0, [0, 0, 0], [WAD // 10] * 3)
+    # the robust rule from 0.1: the two agreeing seats gain 10 %, the outlier is held at trustMin
+    assert out.trust_weights == (11 * WAD // 100, 11 * WAD // 100, WAD // 10)
 
 
 def _chain(rule: int, rounds: int = 5000, seed: int = 0) -> tuple[list[int], float]:
