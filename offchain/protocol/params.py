@@ -118,26 +118,36 @@ WAD_FIELDS = frozenset(
 _NAMED_FIELDS = {"aggregation": AGGREGATIONS, "trustRule": TRUST_RULES}
 
 
+RAW_WAD_FROM = 10**6  # a WAD weight given as a number below this is a decimal (1 -> 1.0), not raw WAD
+
+
 def _parse_value(name: str, raw: Any) -> int:
-    """Integers pass through. WAD weights also accept decimals ("0.5" -> 5e17); aggregation and
-    trustRule also accept a name."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
+    """Integers, or an aggregation / trustRule name. WAD weights read a number below one million as a
+    decimal ("1" -> 1.0, "0.5" -> 5e17: no meaningful weight is below 1e-12) and a larger integer as
+    raw WAD ("500000000000000000", as `poq params` prints it)."""
+    if isinstance(raw, bool):
+        raise ConfigError(f"parameter {name}: expected a number, got {raw!r}")
     text = str(raw).strip()
     if text in _NAMED_FIELDS.get(name, ()):
         return _NAMED_FIELDS[name].index(text)
+    if name in WAD_FIELDS:
+        return _wad_value(name, text)
     try:
         return int(text)
     except ValueError:
-        pass
-    if name in WAD_FIELDS:
-        from decimal import Decimal, InvalidOperation
+        raise ConfigError(f"parameter {name}: expected an integer, got {text!r}") from None
 
-        try:
-            scaled = Decimal(text) * WAD
-        except InvalidOperation:
-            raise ConfigError(f"parameter {name}: cannot parse {text!r} as a number") from None
-        if scaled != scaled.to_integral_value():
-            raise ConfigError(f"parameter {name}: {text!r} has more than 18 decimals")
-        return int(scaled)
-    raise ConfigError(f"parameter {name}: expected an integer, got {text!r}")
+
+def _wad_value(name: str, text: str) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"parameter {name}: cannot parse {text!r} as a number") from None
+    if not number.is_finite():
+        raise ConfigError(f"parameter {name}: cannot parse {text!r} as a number")
+    scaled = number * WAD if abs(number) < RAW_WAD_FROM else number
+    if scaled != scaled.to_integral_value():
+        raise ConfigError(f"parameter {name}: {text!r} has more than 18 decimals")
+    return int(scaled)

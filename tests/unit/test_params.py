@@ -25,6 +25,18 @@ def test_overrides_accept_decimals_for_weights_and_names_for_aggregation() -> No
     assert (params.betaF, params.aggregation, params.k) == (WAD // 4, 1, 2)
 
 
+def test_weights_below_one_million_are_decimals_and_larger_integers_raw_wad() -> None:
+    params = Params().with_overrides({"alphaF": "1", "betaF": 0, "trustMax": 3, "alphaM": "500000000000000000",
+                                      "betaM": 250_000_000_000_000_000, "trustLambda": "1e-1"})
+    assert (params.alphaF, params.betaF, params.trustMax) == (WAD, 0, 3 * WAD)
+    assert (params.alphaM, params.betaM, params.trustLambda) == (WAD // 2, WAD // 4, WAD // 10)
+    for bad in ("nan", "inf", "half"):
+        with pytest.raises(ConfigError, match="cannot parse"):
+            Params().with_overrides({"alphaF": bad})
+    with pytest.raises(ConfigError, match="expected an integer"):
+        Params().with_overrides({"k": "1.5"})
+
+
 def test_unknown_parameter_suggests_the_closest() -> None:
     with pytest.raises(ConfigError, match="did you mean 'alphaF'"):
         Params().with_overrides({"alphaf": "1"})
