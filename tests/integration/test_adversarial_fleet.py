@@ -10,42 +10,58 @@ at the mercy of the block hashes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytestmark = [pytest.mark.anvil, pytest.mark.models, pytest.mark.slow]
 
 
-def test_boosting_evaluator_earns_less_than_honest_ones_under_median(anvil_chain: str, tmp_path: Path) -> None:
-    from deploy.deployer import dev_account
-    from offchain.chain.views import node_rows
-    from offchain.fleet.config import NodeSpec, load_config
+BOOSTED = [{"model": "minilm-l6", "count": 3}, {"model": "minilm-l6", "strategy": "boost:b=5"}]
+
+
+def _run(anvil_chain: str, tmp_path: Path, spec: dict[str, Any], tasks: int,
+         models: tuple[str, ...] = ("smollm2-135m", "minilm-l6")) -> tuple[Any, Any]:
+    """Skip without the weights of `models`; else run the fleet (one SmolLM2 node, the spec's params,
+    evaluators and workload) and check that every task finalized. Returns (config, result)."""
+    from offchain.fleet.config import load_config
     from offchain.fleet.run import run_fleet
     from offchain.models.packages import is_installed
 
-    if not (is_installed("smollm2-135m") and is_installed("minilm-l6")):
+    if not all(is_installed(m) for m in models):
         pytest.skip("model weights not installed: run scripts/install-models.sh")
-    config = load_config(None, {
-        "rpc_url": anvil_chain,
+    config = load_config(None, {"rpc_url": anvil_chain, "inference": [{"model": "smollm2-135m"}], **spec})
+    result = run_fleet(config, tmp_path / "run", deployments_dir=tmp_path / "deployments")
+    assert len(result.tasks) == tasks and all(data["phase"] == "Finalized" for _, _, data in result.tasks)
+    return config, result
+
+
+def _booster_and_honest(result: Any) -> tuple[Any, list[Any]]:
+    """The boosting agent's node row and the other evaluators' rows, as read from chain."""
+    from deploy.deployer import dev_account
+    from offchain.chain.views import node_rows
+
+    (boosting_agent,) = [a for a in result.agents if a.strategy]
+    rows = {row.address: row for row in node_rows(result.client) if row.role == "Evaluator"}
+    return rows.pop(dev_account(boosting_agent.key_index).address), list(rows.values())
+
+
+def test_boosting_evaluator_earns_less_than_honest_ones_under_median(anvil_chain: str, tmp_path: Path) -> None:
+    from offchain.fleet.config import NodeSpec
+
+    config, result = _run(anvil_chain, tmp_path, {
         # betaM = 0 isolates the quality term: honest and boosting evaluators run the same model
         "params": {"k": 3, "aggregation": "median", "betaM": 0, "epochLength": 5, "answerWindow": 300},
-        "inference": [{"model": "smollm2-135m"}],
-        "evaluators": [{"model": "minilm-l6", "count": 3}, {"model": "minilm-l6", "strategy": "boost:b=5"}],
+        "evaluators": BOOSTED,
         "workload": {"n_squad": 6, "n_cnndm": 0, "seed": 3},
-    })
+    }, tasks=6)
     assert config.evaluators[1] == NodeSpec(model="minilm-l6", strategy="boost:b=5")
-    result = run_fleet(config, tmp_path / "run", deployments_dir=tmp_path / "deployments")
-
-    assert len(result.tasks) == 6 and all(data["phase"] == "Finalized" for _, _, data in result.tasks)
-    (boosting_agent,) = [a for a in result.agents if a.strategy]
-    evaluators = [row for row in node_rows(result.client) if row.role == "Evaluator"]
-    (booster,) = [row for row in evaluators if row.address == dev_account(boosting_agent.key_index).address]
-    honest = [row for row in evaluators if row is not booster]
-    for row in evaluators:
+    booster, honest = _booster_and_honest(result)
+    for row in (booster, *honest):
         print(f"{'booster' if row is booster else 'honest '} jobs {row.jobs} avg reward {row.average_reward:+.4f}")
     assert booster.jobs > 0 and all(row.jobs > 0 for row in honest)
     assert booster.average_reward < min(row.average_reward for row in honest), [
-        (row.model, row.jobs, row.average_reward) for row in evaluators
+        (row.model, row.jobs, row.average_reward) for row in (booster, *honest)
     ]
 
 
@@ -56,55 +72,30 @@ def test_onchain_trust_weights_push_a_booster_below_every_honest_evaluator(anvil
     seats, which agree, so the median is theirs: the booster's deviation is above the panel's mean
     deviation and its weight falls, theirs rises. Panels without it leave every weight near 1.0.
     """
-    from deploy.deployer import dev_account
-    from offchain.chain.views import node_rows
-    from offchain.fleet.config import load_config
-    from offchain.fleet.run import run_fleet
-    from offchain.models.packages import is_installed
-
-    if not (is_installed("smollm2-135m") and is_installed("minilm-l6")):
-        pytest.skip("model weights not installed: run scripts/install-models.sh")
-    config = load_config(None, {
-        "rpc_url": anvil_chain,
+    _, result = _run(anvil_chain, tmp_path, {
         "params": {"k": 3, "aggregation": "trust", "trustRule": "robust", "trustLambda": "0.5",
                    "epochLength": 5, "answerWindow": 300},
-        "inference": [{"model": "smollm2-135m"}],
-        "evaluators": [{"model": "minilm-l6", "count": 3}, {"model": "minilm-l6", "strategy": "boost:b=5"}],
+        "evaluators": BOOSTED,
         "workload": {"n_squad": 6, "n_cnndm": 0, "seed": 3},
-    })
-    result = run_fleet(config, tmp_path / "run", deployments_dir=tmp_path / "deployments")
-
-    assert len(result.tasks) == 6 and all(data["phase"] == "Finalized" for _, _, data in result.tasks)
+    }, tasks=6)
     assert len(result.client.events("TrustUpdated", from_block=result.client.manifest.block_number)) >= 6
-    (boosting_agent,) = [a for a in result.agents if a.strategy]
-    rows = {row.address: row for row in node_rows(result.client) if row.role == "Evaluator"}
-    booster = rows.pop(dev_account(boosting_agent.key_index).address)
-    for row in (booster, *rows.values()):
+    booster, honest = _booster_and_honest(result)
+    for row in (booster, *honest):
         print(f"{'booster' if row is booster else 'honest '} jobs {row.jobs} trust {row.trust:.3f} "
               f"avg reward {row.average_reward:+.4f}")
     assert booster.jobs > 0 and booster.trust is not None and booster.trust < 1.0
-    assert all(row.trust is not None and booster.trust < row.trust for row in rows.values())
+    assert all(row.trust is not None and booster.trust < row.trust for row in honest)
 
 
 def test_composite_evaluator_scores_reveals_and_is_paid_on_chain(anvil_chain: str, tmp_path: Path) -> None:
     """The live ``composite`` evaluator (MiniLM + cross-encoder) takes every seat it is drawn for."""
     from offchain.chain.views import node_rows
-    from offchain.fleet.config import load_config
-    from offchain.fleet.run import run_fleet
-    from offchain.models.packages import is_installed
 
-    if not all(is_installed(m) for m in ("smollm2-135m", "minilm-l6", "ce-minilm-l12")):
-        pytest.skip("model weights not installed: run scripts/install-models.sh")
-    config = load_config(None, {
-        "rpc_url": anvil_chain,
+    _, result = _run(anvil_chain, tmp_path, {
         "params": {"k": 2, "epochLength": 5, "answerWindow": 300},
-        "inference": [{"model": "smollm2-135m"}],
         "evaluators": [{"model": "minilm-l6"}, {"model": "composite"}],
         "workload": {"n_squad": 2, "n_cnndm": 1, "seed": 3},
-    })
-    result = run_fleet(config, tmp_path / "run", deployments_dir=tmp_path / "deployments")
-
-    assert len(result.tasks) == 3 and all(data["phase"] == "Finalized" for _, _, data in result.tasks)
+    }, tasks=3, models=("smollm2-135m", "minilm-l6", "ce-minilm-l12"))
     (composite,) = [row for row in node_rows(result.client) if row.model == "composite"]
     start = result.client.manifest.block_number
     selected = result.client.events("EvaluatorSelected", from_block=start, evaluator=composite.address)
