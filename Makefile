@@ -11,6 +11,7 @@ test: bootstrap
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/mypy offchain deploy simulation
+	.venv/bin/lint-imports
 
 bench: bootstrap
 	.venv/bin/python bench/gas.py

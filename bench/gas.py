@@ -19,8 +19,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deploy.compiler import compile_contracts  # noqa: E402
-from deploy.deployer import embedded_web3  # noqa: E402
 from deploy.devnet import Devnet  # noqa: E402
+from offchain.chain.connect import embedded_web3  # noqa: E402
 from offchain.protocol import AGGREGATIONS, Params  # noqa: E402
 
 STEPS = ("open", "answer", "reference", "commit", "reveal", "finalize")

@@ -306,7 +306,7 @@ contract ProofOfQuality is PoQViews {
         address[] who;
     }
 
-    /// @dev Consensus centre num/den over the revealed scores, and the seats it was computed from:
+    /// @dev Consensus center num/den over the revealed scores, and the seats it was computed from:
     ///      trust mode hands them on to `_updateTrust`, so each weight is loaded once.
     function _consensus(Task storage t)
         private

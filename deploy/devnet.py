@@ -15,7 +15,8 @@ from web3 import EthereumTesterProvider, Web3
 from web3.types import RPCEndpoint, TxReceipt
 
 from deploy.compiler import CompiledArtifacts
-from deploy.deployer import deploy_poq, dev_account, fund_accounts
+from deploy.deployer import deploy_poq
+from offchain.chain.accounts import dev_account, fund_accounts
 from offchain.chain.client import PoQClient
 from offchain.protocol import commitments
 from offchain.protocol.params import Params

@@ -88,13 +88,19 @@ class TransactionFailed(ChainError):
 class ContractRevert(ChainError):
     """A custom error raised by the PoQ contract, decoded with its arguments.
 
-    Subclasses named after each ABI error (e.g. WrongPhase) are created in offchain.chain.reverts,
-    so callers can `except reverts.WrongPhase`.
+    offchain.chain.reverts declares a subclass per ABI error (e.g. WrongPhase), so callers can
+    `except reverts.WrongPhase`.
     """
 
     error_name: str = "ContractRevert"
 
-    def __init__(self, args: dict[str, object] | None = None) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.error_name = cls.__name__
+
+    def __init__(self, args: dict[str, object] | None = None, *, name: str | None = None) -> None:
+        if name is not None:
+            self.error_name = name
         self.error_args = dict(args or {})
         shown = ", ".join(f"{k}={_show(v)}" for k, v in self.error_args.items())
         super().__init__(f"contract reverted: {self.error_name}({shown})")
@@ -102,6 +108,15 @@ class ContractRevert(ChainError):
 
 class StateError(PoQError):
     """An agent's local state conflicts with another process or with the chain."""
+
+
+def one_line(exc: BaseException | str, limit: int = 200) -> str:
+    """The first non-empty line of an exception's message (or of a text), cut to `limit` characters."""
+    text = exc if isinstance(exc, str) else str(exc)
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return "" if isinstance(exc, str) else type(exc).__name__
 
 
 def _show(value: object) -> str:

@@ -1,6 +1,6 @@
 """The simulation's inputs in the contract's integer units, and rounds settled with offchain.protocol.
 
-Scores become integer score units, round(score x 1000) in [0, 10_000] (wad.MAX_SCORE = 10.0), and
+Scores become integer score units, round(score x 1000) in [0, MAX_SCORE = 10_000], and
 latencies integer microseconds, round(ms x 1000), the unit the contract's cost reports use; costs are
 then min-max normalized in WAD by wad.normalized_cost exactly as the contract does. Rounds are settled
 by offchain.protocol.settle_round, so these numbers are the contract's to the wei.
@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from offchain.errors import ConfigError
 from offchain.protocol import Params, RoundSettlement, settle_round, wad
+from offchain.protocol.types import MAX_SCORE, UNITS_PER_POINT
 
 UINT32_MAX = 2**32 - 1
 IntArray = npt.NDArray[np.int64]
@@ -23,8 +24,8 @@ IntArray = npt.NDArray[np.int64]
 
 def score_units(scores: npt.NDArray[np.float64]) -> IntArray:
     """Scores on [0, 10] as contract score units: round(score x 1000), clipped to [0, 10_000]."""
-    units = np.rint(np.asarray(scores, dtype=np.float64) * 1000.0)
-    return np.clip(units, 0, wad.MAX_SCORE).astype(np.int64)
+    units = np.rint(np.asarray(scores, dtype=np.float64) * UNITS_PER_POINT)
+    return np.clip(units, 0, MAX_SCORE).astype(np.int64)
 
 
 def latency_us(latency_ms: npt.NDArray[np.float64]) -> list[int]:

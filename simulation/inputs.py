@@ -31,11 +31,11 @@ import numpy as np
 import numpy.typing as npt
 
 from offchain.errors import ConfigError, DatasetError
+from offchain.protocol.types import SCORE_SCALE
 
 SCORES_FILE = "scores.jsonl"
 COSTS_FILE = "costs.json"
 F1_FILE = "f1.jsonl"
-MAX_SCORE = 10.0
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -144,7 +144,7 @@ def load_scores(path: Path) -> tuple[list[str], list[str], list[str], FloatArray
         m = _index(evaluators, _name(path, number, row, "evaluator"))
         if "score" not in row:
             raise DatasetError(str(path), number, "missing key 'score'")
-        score = _number(path, number, row["score"], "score", 0.0, MAX_SCORE)
+        score = _number(path, number, row["score"], "score", 0.0, SCORE_SCALE)
         if (r, f, m) in entries:
             raise DatasetError(str(path), number, f"duplicate score of record {row['record']!r} "
                                                   f"node {row['node']!r} by evaluator {row['evaluator']!r}")
@@ -215,5 +215,5 @@ def load_f1(path: Path, records: list[str], nodes: list[str]) -> FloatArray:
             raise DatasetError(str(path), number, f"record {record!r} node {node!r} has no scores")
         if "f1" not in row:
             raise DatasetError(str(path), number, "missing key 'f1'")
-        f1[record_index[record], node_index[node]] = _number(path, number, row["f1"], "f1", 0.0, MAX_SCORE)
+        f1[record_index[record], node_index[node]] = _number(path, number, row["f1"], "f1", 0.0, SCORE_SCALE)
     return f1

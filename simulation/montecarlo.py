@@ -1,7 +1,7 @@
 """Vectorized Monte Carlo simulation of PoQ rewards (the paper's Section on simulation, Table 4).
 
 Each of R rounds draws a uniform record, a uniform inference node and K distinct evaluators (a
-uniform K-subset); the evaluators' scores of that node's answer give the consensus centre, Q, R_F and
+uniform K-subset); the evaluators' scores of that node's answer give the consensus center, Q, R_F and
 R_M through offchain.protocol.floats, on whole arrays at once (no Python loop over rounds). Arrays of
 per-seat values are laid out (K, R): seat-major, so every per-seat operation is a contiguous vector op.
 Optionally the first rounds are also settled exactly in WAD integers (simulation.exact).
@@ -12,7 +12,7 @@ Two simulation-only extensions for the robustness study (adaptive robust PoQ, ar
   depends on the weights after round r - 1, so this mode loops over rounds (numpy over the K seats of
   each round): about 40x slower than mean/median/trimmed (bench/simulate.py on a 2-core CPU: ~100,000
   vs ~4,000,000 rounds/s; 5,000 rounds take ~0.05 s).
-- an `Adversary`: a subset of evaluators whose scores pass through an attack (simulation.adversaries)
+- an `Adversary`: a subset of evaluators whose scores pass through an attack (offchain.agents.strategies)
   before aggregation, drawn from its own seeded Generator.
 """
 
@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from offchain.agents.strategies import Strategy
 from offchain.errors import ConfigError
-from offchain.protocol import AGGREGATIONS, CENTRE_MODES, MAX_K, TRUST_RULES, Params, floats, wad
-from simulation.adversaries import Strategy
+from offchain.protocol import AGGREGATIONS, CENTER_MODES, MAX_K, TRUST_RULES, Params, floats, wad
 from simulation.exact import ExactRounds, params_for, settle_rounds
 from simulation.inputs import SimInputs
 
@@ -50,7 +50,7 @@ class TrustConfig:
     decays toward w0, w <- w0 + (1 - decay)(w - w0); then each seat's d is measured against the
     median of the round's scores, and the pivot is the panel's mean deviation (pivot "panel") instead
     of 0.5: w <- clip(w (1 + lam (mean(d) - d)), w_min, w_max). A seat gains only by agreeing with
-    the robust centre better than its panel does. Pivot "fixed" keeps 0.5, i.e. median centre and
+    the robust center better than its panel does. Pivot "fixed" keeps 0.5, i.e. median center and
     decay alone: that does not stop the saturation (tests/unit/test_trust.py).
     """
 
@@ -180,15 +180,15 @@ def _seat_sum(rows: FloatArray) -> FloatArray:
     return total
 
 
-def centre(scores: FloatArray, mode: str = "mean") -> FloatArray:
-    """Consensus centre of each column of a (K, R) score array, as floats.consensus computes it.
+def center(scores: FloatArray, mode: str = "mean") -> FloatArray:
+    """Consensus center of each column of a (K, R) score array, as floats.consensus computes it.
 
     mean: sum / K; median: middle score (mean of the two middle ones for even K); trimmed: mean of
     the scores left after dropping wad.trim_count(K) from each end.
     """
     k = scores.shape[0]
-    if mode not in CENTRE_MODES:
-        raise ConfigError(f"unknown aggregation {mode!r}; choose one of {', '.join(CENTRE_MODES)}")
+    if mode not in CENTER_MODES:
+        raise ConfigError(f"unknown aggregation {mode!r}; choose one of {', '.join(CENTER_MODES)}")
     if mode == "mean":
         return _seat_sum(scores) / k
     ordered = _sorted_seats(scores)
@@ -201,9 +201,9 @@ def centre(scores: FloatArray, mode: str = "mean") -> FloatArray:
 
 @dataclass(frozen=True)
 class TrustTrace:
-    """What the trust-weighted consensus computed: per-round centre, final and (optionally) all weights."""
+    """What the trust-weighted consensus computed: per-round center, final and (optionally) all weights."""
 
-    centre: FloatArray  # (R,) Σ w e / Σ w with the weights before the round's update
+    center: FloatArray  # (R,) Σ w e / Σ w with the weights before the round's update
     weights: FloatArray  # (M,) after the last round
     history: FloatArray | None = None  # (R, M) weights after each round
 
@@ -225,7 +225,7 @@ def trust_consensus(scores: FloatArray, seats: IntArray, n_evaluators: int, trus
     by_round, seats_by_round = np.ascontiguousarray(scores.T), np.ascontiguousarray(seats.T)
     steps = None  # the robust rule's steps need no weights: all rounds at once, (R, K)
     if trust.rule == "robust":
-        d = np.abs(scores - centre(scores, "median")) / 10.0
+        d = np.abs(scores - center(scores, "median")) / 10.0
         steps = np.ascontiguousarray(((d.mean(axis=0) if trust.pivot == "panel" else 0.5) - d).T)
     keep, lam, lo, hi, w0 = 1.0 - trust.decay, trust.lam, trust.w_min, trust.w_max, trust.w0
     for r in range(n_rounds):
@@ -267,11 +267,11 @@ def round_rewards(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(Q, R_F, R_M) of rounds given seat scores (K, R), node costs (R,) and seat costs (K, R).
 
-    `consensus` (R,) overrides the centre (the trust mode computes it); the evaluators' deviations
-    are measured against the same centre that gives Q.
+    `consensus` (R,) overrides the center (the trust mode computes it); the evaluators' deviations
+    are measured against the same center that gives Q.
     """
-    c = centre(scores, config.aggregation) if consensus is None else consensus
-    q = floats.quality(c, 1.0)  # Q = centre / 10; for the mean, sum(e) / (10 K) (Eq. 1)
+    c = center(scores, config.aggregation) if consensus is None else consensus
+    q = floats.quality(c, 1.0)  # Q = center / 10; for the mean, sum(e) / (10 K) (Eq. 1)
     r_f = floats.inference_reward(config.alpha_f, config.beta_f, q, node_cost)
     d = floats.deviation(scores, c)
     r_m = floats.evaluator_reward(config.alpha_m, config.beta_m, d, evaluator_cost)
@@ -375,7 +375,7 @@ def simulate(inputs: SimInputs, config: SimConfig | None = None, adversary: Adve
     if config.aggregation == TRUST:
         trace = trust_consensus(scores, seats, n_evaluators, config.trust, history=trust_history)
     q, r_f, r_m = round_rewards(scores, node_cost[node], evaluator_cost[seats], config,
-                                None if trace is None else trace.centre)
+                                None if trace is None else trace.center)
 
     rounds = Rounds(record, node, seats.T, q, r_f, r_m.T,
                     inputs.f1[record, node] if inputs.f1 is not None else None,

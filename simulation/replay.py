@@ -59,8 +59,8 @@ def replay_onchain(
     eth-tester chain; `artifacts` to the compiled contracts (cached by source hash).
     """
     from deploy.compiler import compile_contracts
-    from deploy.deployer import embedded_web3
     from deploy.devnet import Devnet
+    from offchain.chain.connect import embedded_web3
 
     if not 1 <= n <= len(result.rounds.record):
         raise ConfigError(f"replay rounds must be between 1 and the {len(result.rounds.record)} simulated")

@@ -4,7 +4,7 @@ The evaluator pool. A run has a few real evaluators (the paper: 3); the sweep cl
 of `pool_size` (default 10) evaluator *instances*: instance i reuses the scores and latency of real
 evaluator i mod m (named "<evaluator>#i"). For each malicious ratio, round(ratio x pool_size)
 instances, a seeded random subset, are malicious: they report strategy(score) in place of their
-real evaluator's score (simulation.adversaries; fresh randomness per round). Every cell draws the same
+real evaluator's score (offchain.agents.strategies; fresh randomness per round). Every cell draws the same
 rounds (records, nodes, panels: one seed), so cells differ only by what they vary.
 
 Per cell: consensus alignment with the ground-truth proxy, Spearman and MAE between the per-round
@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from offchain.agents.strategies import ATTACKS, Strategy, parse_strategy
 from offchain.errors import ConfigError
 from offchain.metrics import spearman
-from simulation.adversaries import ATTACKS, Strategy, parse_strategy
 from simulation.inputs import SimInputs
 from simulation.montecarlo import SIM_AGGREGATIONS, Adversary, SimConfig, TrustConfig, simulate
 

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 /// @title Consensus over evaluator scores (PoQ Eqs. 1 and 3)
-/// @notice Scores are integers in [0, MAX_SCORE] (10_000 = 10.0). The consensus centre is kept as an
+/// @notice Scores are integers in [0, MAX_SCORE] (10_000 = 10.0). The consensus center is kept as an
 ///         exact fraction num/den of score units, so quality and deviations are rounded once.
 /// @dev Mirrored by offchain/protocol/wad.py; the differential tests keep both equal to the wei.
 library Consensus {
@@ -14,8 +14,8 @@ library Consensus {
     uint8 internal constant TRIMMED = 2;
     uint8 internal constant TRUST = 3; // weighted mean by trust weights, see weightedCenter and Trust.sol
 
-    /// @notice Consensus centre of `scores` as num/den score units (den > 0). Sorts `scores` in place
-    ///         for the median and trimmed modes. No scores: centre 0.
+    /// @notice Consensus center of `scores` as num/den score units (den > 0). Sorts `scores` in place
+    ///         for the median and trimmed modes. No scores: center 0.
     function center(uint256[] memory scores, uint8 mode) internal pure returns (uint256 num, uint256 den) {
         uint256 n = scores.length;
         if (n == 0) return (0, 1);
@@ -29,8 +29,8 @@ library Consensus {
         return (_sum(scores, t, n - t), n - 2 * t);
     }
 
-    /// @notice Trust-weighted centre sum(w e) / sum(w) as num/den (weights in WAD, all > 0). No
-    ///         scores: centre 0.
+    /// @notice Trust-weighted center sum(w e) / sum(w) as num/den (weights in WAD, all > 0). No
+    ///         scores: center 0.
     function weightedCenter(uint256[] memory scores, uint256[] memory weights)
         internal
         pure
@@ -51,12 +51,12 @@ library Consensus {
         return t == 0 ? 1 : t;
     }
 
-    /// @notice Q = centre / MAX_SCORE in WAD, rounded down (Eq. 1 for the mean).
+    /// @notice Q = center / MAX_SCORE in WAD, rounded down (Eq. 1 for the mean).
     function quality(uint256 num, uint256 den) internal pure returns (uint256) {
         return (num * WAD) / (den * MAX_SCORE);
     }
 
-    /// @notice d = |score - centre| / MAX_SCORE in WAD, rounded up (Eq. 3): the protocol's favour.
+    /// @notice d = |score - center| / MAX_SCORE in WAD, rounded up (Eq. 3): the protocol's favour.
     function deviation(uint256 score, uint256 num, uint256 den) internal pure returns (uint256) {
         uint256 scaled = score * den;
         uint256 diff = scaled > num ? scaled - num : num - scaled;

@@ -11,7 +11,7 @@ import {Consensus} from "./Consensus.sol";
 ///         - PUBLISHED: step = 0.5 - d, d measured against the round's weighted consensus. Any score
 ///           within 5 points of it gains, so honest weights saturate at max and attackers follow.
 ///         - ROBUST: step = mean(d) - d, d measured against the median of the revealed scores: a seat
-///           gains only by agreeing with the robust centre better than its panel does.
+///           gains only by agreeing with the robust center better than its panel does.
 /// @dev Mirrored by offchain/protocol/wad.py (`trust_update`); unsigned math, every product floors.
 library Trust {
     uint256 internal constant WAD = 1e18;

@@ -15,9 +15,9 @@ from typing import Any
 
 from offchain.agents.state import AgentState
 from offchain.chain.client import PoQClient
-from offchain.chain.reverts import PHASES
 from offchain.errors import PoQError
 from offchain.protocol import commitments
+from offchain.protocol.types import Phase, Status
 
 log = logging.getLogger("poq.agent")
 
@@ -83,8 +83,8 @@ class Agent:
 
     # ------------------------------------------------------------------ helpers
 
-    def phase(self, task_id: int) -> str:
-        return PHASES[int(self.client.call("phaseOf", task_id, block="pending")[0])]
+    def phase(self, task_id: int) -> Phase:
+        return Phase(int(self.client.call("phaseOf", task_id, block="pending")[0]))
 
     def send(self, fn: str, *args: Any, task_id: int | None = None, value: int = 0) -> Any:
         """Send and wait; the hash is recorded so a post-mortem can match transactions to items."""
@@ -110,7 +110,7 @@ class CostReporter:
         if not pending and self.state.mean_latency() is None:
             return
         node = self.client.node(self.client.sender)
-        if int(node["status"]) != 1:  # not Active (suspended or exiting): the contract takes no reports
+        if int(node["status"]) != Status.ACTIVE:  # suspended or exiting: the contract takes no reports
             return
         for reported_epoch, latency_us, salt, _status in pending:
             digest = commitments.cost_commitment(

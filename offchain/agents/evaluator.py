@@ -16,7 +16,7 @@ from offchain.agents.state import AgentState
 from offchain.agents.texts import task_texts
 from offchain.chain.client import PoQClient
 from offchain.protocol import commitments
-from offchain.protocol.wad import MAX_SCORE
+from offchain.protocol.types import Phase, from_score_units, to_score_units
 
 log = logging.getLogger("poq.agent")
 
@@ -27,11 +27,6 @@ class EvaluatorLike(Protocol):
     name: str
 
     def score_texts(self, items: Sequence[Mapping[str, Any]]) -> list[float]: ...
-
-
-def to_score_units(score: float) -> int:
-    """A [0, 10] score as the contract's integer units (10_000 = 10.0), clamped."""
-    return max(0, min(MAX_SCORE, int(round(score * 1000))))
 
 
 class EvaluatorAgent(Agent):
@@ -67,9 +62,9 @@ class EvaluatorAgent(Agent):
         ready = []
         for task_id, _, data in self.state.items("selected"):
             phase = self.phase(task_id)
-            if phase == "Commit":
+            if phase == Phase.COMMIT:
                 ready.append((task_id, data))
-            elif phase not in ("Answered", "Open"):
+            elif phase not in (Phase.ANSWERED, Phase.OPEN):
                 self.state.upsert(task_id, "missed")  # the commit window closed before we could score
         if not ready:
             return
@@ -89,7 +84,7 @@ class EvaluatorAgent(Agent):
         )
         self.send("commitScore", task_id, digest, task_id=task_id)
         self.state.upsert(task_id, "committed")
-        log.info("committed score %.3f for task %d", units / 1000, task_id)
+        log.info("committed score %.3f for task %d", from_score_units(units), task_id)
 
     def _recover_commits(self) -> None:
         """Items stored as committing: the process died around the send. Ask the chain what landed."""
@@ -98,7 +93,7 @@ class EvaluatorAgent(Agent):
             seat = data["seat"]
             if task["committed"][seat]:
                 self.state.upsert(task_id, "committed")
-            elif self.phase(task_id) == "Commit":
+            elif self.phase(task_id) == Phase.COMMIT:
                 self._commit(task_id, data["score"], bytes.fromhex(data["salt"]))
             else:
                 self.state.upsert(task_id, "missed")
@@ -108,13 +103,13 @@ class EvaluatorAgent(Agent):
     def _reveal_due(self) -> None:
         for task_id, _, data in self.state.items("committed"):
             phase = self.phase(task_id)
-            if phase in ("Commit", "Answered"):
+            if phase in (Phase.COMMIT, Phase.ANSWERED):
                 continue
             if self.client.task(task_id)["revealed"][data["seat"]]:
                 self.state.upsert(task_id, "revealed")
-            elif phase == "Reveal":
+            elif phase == Phase.REVEAL:
                 self.send("revealScore", task_id, data["score"], bytes.fromhex(data["salt"]), task_id=task_id)
                 self.state.upsert(task_id, "revealed")
-                log.info("revealed score %.3f for task %d", data["score"] / 1000, task_id)
+                log.info("revealed score %.3f for task %d", from_score_units(data["score"]), task_id)
             else:
                 self.state.upsert(task_id, "missed")

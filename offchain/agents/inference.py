@@ -9,6 +9,7 @@ from offchain.agents.base import Agent
 from offchain.agents.state import AgentState
 from offchain.agents.texts import prompt_record
 from offchain.chain.client import PoQClient
+from offchain.protocol.types import Phase
 
 log = logging.getLogger("poq.agent")
 
@@ -36,13 +37,13 @@ class InferenceAgent(Agent):
 
     def work(self) -> None:
         for task_id, _, data in self.state.items("answering"):  # sent before a crash, or never sent
-            if self.phase(task_id) == "Open":
+            if self.phase(task_id) == Phase.OPEN:
                 self._answer(task_id, data["output"])
             else:
                 self.state.upsert(task_id, "answered" if self._answered_on_chain(task_id) else "missed")
         todo = []
         for task_id, _, data in self.state.items("assigned"):
-            if self.phase(task_id) == "Open":
+            if self.phase(task_id) == Phase.OPEN:
                 todo.append((task_id, data))
             else:
                 self.state.upsert(task_id, "missed")

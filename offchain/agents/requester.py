@@ -18,9 +18,10 @@ from offchain.agents.texts import task_kind
 from offchain.chain import reverts
 from offchain.chain.client import PoQClient
 from offchain.protocol import WAD, commitments
+from offchain.protocol.types import Phase
 
 log = logging.getLogger("poq.agent")
-SETTLED = ("Finalized", "Expired")
+SETTLED = (Phase.FINALIZED, Phase.EXPIRED)
 
 
 class RequesterAgent(Agent):
@@ -85,7 +86,7 @@ class RequesterAgent(Agent):
             in_flight += 1
         for task_id, status, data in self.state.items("opened", "revealed"):
             phase = self.phase(task_id)
-            if phase == "Answered" and status == "opened":
+            if phase == Phase.ANSWERED and status == "opened":
                 self.send(
                     "revealReference",
                     task_id,
@@ -94,7 +95,7 @@ class RequesterAgent(Agent):
                     task_id=task_id,
                 )
                 self.state.upsert(task_id, "revealed")
-            elif phase in ("Closed", "Lapsed"):
+            elif phase in (Phase.CLOSED, Phase.LAPSED):
                 self.send("finalize", task_id, task_id=task_id)
                 self._settle(task_id)
             elif phase in SETTLED:  # finalized by someone else
@@ -132,7 +133,7 @@ class RequesterAgent(Agent):
         self.state.upsert(
             task_id,
             "settled",
-            phase=self.phase(task_id),
+            phase=self.phase(task_id).label,
             rewards=rewards,
             quality=int(finalized[0]["args"]["quality"]) / WAD if finalized else None,
         )

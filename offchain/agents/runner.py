@@ -14,9 +14,10 @@ from offchain.agents.texts import ChainRecord
 from offchain.chain.client import PoQClient
 from offchain.errors import ConfigError
 from offchain.models import replay
+from offchain.protocol.types import Role, Status
 
 log = logging.getLogger("poq.agent")
-ROLES = {"inference": 1, "evaluator": 2}
+ROLES = {"inference": Role.INFERENCE, "evaluator": Role.EVALUATOR}
 WARMUP_RECORD = ChainRecord(
     "extractive_qa",
     "Context: The Eiffel Tower is a wrought-iron tower in Paris, France.\n\nQuestion: Where is the Eiffel Tower?",
@@ -75,7 +76,7 @@ def _strategy(config: AgentConfig) -> Any:
         return None
     if config.role != "evaluator":
         raise ConfigError("--strategy applies to evaluator agents only")
-    from simulation.adversaries import make_scalar_strategy
+    from offchain.agents.strategies import make_scalar_strategy
 
     return make_scalar_strategy(config.strategy, seed=int(config.account.address, 16) % 2**32)
 
@@ -93,7 +94,7 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: 
         return RequesterAgent(client, state, chosen, poll_s=config.poll_s)
     model_name = str(config.model)  # present: build_agent checked it
     node = client.node(client.sender)
-    registered = int(node["status"]) == 1
+    registered = int(node["status"]) == Status.ACTIVE
     if registered and int(node["role"]) != ROLES[config.role]:
         raise ConfigError(f"key {client.sender} is registered with another role; use another --key-index")
     stake = config.stake_wei if config.stake_wei is not None else int(client.params()["minStake"])

@@ -8,7 +8,6 @@ Gas is estimated first, which doubles as a dry run: a transaction that would rev
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,13 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, Web3
-from web3.exceptions import TransactionNotFound
 from web3.types import EventData, TxReceipt
 
 from offchain.chain import reverts
+from offchain.chain.connect import RECEIPT_TIMEOUT_S, connect, wait_for_receipt
 from offchain.chain.manifest import Manifest, load_manifest
-from offchain.errors import ChainError, ConfigError, TransactionFailed
+from offchain.errors import ChainError, ConfigError, TransactionFailed, one_line
 
-RECEIPT_POLL_S = 0.005
-RECEIPT_TIMEOUT_S = 120.0
 GAS_HEADROOM = 1.25  # estimates can fall short when state changes between estimate and mining
 
 
@@ -55,8 +52,6 @@ class PoQClient:
         deployments_dir: Path | str = Path("deployments"),
     ) -> PoQClient:
         """Connect to `rpc_url` and load that chain's manifest (one-line errors for both)."""
-        from deploy.deployer import connect
-
         w3 = connect(rpc_url)
         manifest = load_manifest(w3.eth.chain_id, Path(deployments_dir))
         client = cls(w3, manifest, account)
@@ -151,19 +146,11 @@ class PoQClient:
             self._nonce = None  # resync from the chain before the next transaction
             if reverts.is_revert(exc):
                 raise self._decode(exc) from None
-            raise ChainError(f"sending {fn_name} failed: {_first_line(exc)}") from None
+            raise ChainError(f"sending {fn_name} failed: {one_line(exc)}") from None
 
     def wait(self, tx_hash: bytes, timeout: float = RECEIPT_TIMEOUT_S) -> TxReceipt:
-        """Poll for the receipt every few ms; a reverted receipt raises TransactionFailed."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-                break
-            except TransactionNotFound:
-                if time.monotonic() > deadline:
-                    raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {timeout:.0f} s") from None
-                time.sleep(RECEIPT_POLL_S)
+        """Poll for the receipt every few ms; a reverted receipt raises the decoded revert."""
+        receipt = wait_for_receipt(self.w3, tx_hash, timeout)
         if receipt["status"] != 1:
             raise self._explain_failure(tx_hash, int(receipt["blockNumber"]))
         return receipt
@@ -236,7 +223,3 @@ class PoQClient:
         components = self._function_abi(fn_name)["outputs"][0]["components"]
         return {c["name"]: v for c, v in zip(components, value, strict=True)}
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__

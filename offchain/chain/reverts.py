@@ -3,7 +3,9 @@
 anvil (through web3) raises ContractCustomError carrying the raw revert data as hex; eth-tester
 raises TransactionFailed whose message (or a chained Revert) holds the bytes as a Python repr. Both
 end up here: `decode_revert(exc, abi)` returns a ContractRevert subclass named after the ABI error
-(`reverts.WrongPhase`, `reverts.CommitmentMismatch`, ...) with its arguments decoded by name.
+(`reverts.WrongPhase`, `reverts.CommitmentMismatch`, ...) with its arguments decoded by name;
+an error this module does not declare (a newer contract) decodes to a plain ContractRevert carrying
+its name.
 """
 
 from __future__ import annotations
@@ -17,27 +19,160 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from offchain.errors import ContractRevert, TransactionFailed
+from offchain.errors import ContractRevert, TransactionFailed, one_line
+from offchain.protocol.types import ENUMS
 
-PHASES = ("None", "Open", "Answered", "Commit", "Reveal", "Closed", "Lapsed", "Finalized", "Expired")
-ROLES = ("None", "Inference", "Evaluator")
-_ENUMS = {"Phase": PHASES, "Role": ROLES}
-
-_classes: dict[str, type[ContractRevert]] = {}
-
-
-def revert_class(name: str) -> type[ContractRevert]:
-    """The ContractRevert subclass for the custom error `name` (created once, then reused)."""
-    if name not in _classes:
-        _classes[name] = type(name, (ContractRevert,), {"error_name": name, "__module__": __name__})
-    return _classes[name]
+# ---------------------------------------------------------------- the contract's custom errors
+# One class per error IProofOfQuality declares (tests/unit/test_reverts.py keeps the two sets equal),
+# so `except reverts.WrongPhase` is checked by Python and a misspelt name fails at import.
 
 
-def __getattr__(name: str) -> type[ContractRevert]:
-    # `reverts.WrongPhase` works before any ABI was seen, so callers can `except` it statically.
-    if name[:1].isupper():
-        return revert_class(name)
-    raise AttributeError(name)
+class AlreadyCommitted(ContractRevert):
+    """The evaluator already committed a score for this task."""
+
+
+class AlreadyRegistered(ContractRevert):
+    """The key is already registered (and not exited)."""
+
+
+class AlreadyRevealed(ContractRevert):
+    """The evaluator already revealed its score for this task."""
+
+
+class AmountTooLarge(ContractRevert):
+    """An amount does not fit the contract's 80-bit wei fields."""
+
+
+class CommitmentMismatch(ContractRevert):
+    """The revealed score and salt do not hash to the committed score."""
+
+
+class CostAlreadyCommitted(ContractRevert):
+    """The node already committed a cost report in this epoch."""
+
+
+class CostCommitmentMismatch(ContractRevert):
+    """The revealed latency and salt do not hash to the committed cost."""
+
+
+class CostRevealOutsideEpoch(ContractRevert):
+    """A cost report is revealed outside the epoch after its commit."""
+
+
+class FeeBelowMaxPayout(ContractRevert):
+    """The fee does not cover the maximum payout of a task."""
+
+
+class InsufficientBalance(ContractRevert):
+    """A withdrawal asks for more than the account's balance."""
+
+
+class InvalidParameter(ContractRevert):
+    """A deployment parameter is out of range."""
+
+
+class InvalidRole(ContractRevert):
+    """A registration names a role other than inference (1) or evaluator (2)."""
+
+
+class LatencyOutOfRange(ContractRevert):
+    """A revealed latency is zero."""
+
+
+class NoCostCommitment(ContractRevert):
+    """A cost reveal has no commitment to open."""
+
+
+class NoInferenceNodes(ContractRevert):
+    """A task is opened while the inference pool is empty."""
+
+
+class NoReference(ContractRevert):
+    """A reference is revealed for a task opened without one."""
+
+
+class NodeHasOpenAssignments(ContractRevert):
+    """A node with open assignments asks to exit."""
+
+
+class NotActive(ContractRevert):
+    """The caller is not an active (or suspended) node."""
+
+
+class NotAssignedNode(ContractRevert):
+    """The caller is not the node assigned to the task."""
+
+
+class NotCommitted(ContractRevert):
+    """The evaluator reveals without having committed."""
+
+
+class NotEnoughEvaluators(ContractRevert):
+    """A task is opened while fewer than K evaluators are in the pool."""
+
+
+class NotExiting(ContractRevert):
+    """Stake is released by a node that did not ask to exit."""
+
+
+class NotRegistered(ContractRevert):
+    """The address is not a registered node."""
+
+
+class NotRequester(ContractRevert):
+    """The caller is not the task's requester."""
+
+
+class NotSelectedEvaluator(ContractRevert):
+    """The caller holds no seat on the task's panel."""
+
+
+class PoolFull(ContractRevert):
+    """The role's pool already holds maxPoolSize nodes."""
+
+
+class Reentrancy(ContractRevert):
+    """A call re-entered a guarded function."""
+
+
+class ReferenceMismatch(ContractRevert):
+    """The revealed reference and salt do not hash to the commitment."""
+
+
+class ScoreOutOfRange(ContractRevert):
+    """A revealed score is above MAX_SCORE."""
+
+
+class StakeBelowMinimum(ContractRevert):
+    """A stake is below minStake."""
+
+
+class TransferFailed(ContractRevert):
+    """Sending ETH to the account failed."""
+
+
+class UnbondingNotOver(ContractRevert):
+    """Stake is released before the unbonding delay passed."""
+
+
+class UnknownTask(ContractRevert):
+    """No task has this id."""
+
+
+class WrongPhase(ContractRevert):
+    """The task is not in the phase this call needs."""
+
+class Panic(ContractRevert):
+    """A Solidity panic (assert, arithmetic overflow, array bounds): a bug, never expected."""
+
+
+class Error(ContractRevert):
+    """A plain `revert("message")` / `require(..., "message")`."""
+
+
+DECLARED: dict[str, type[ContractRevert]] = {
+    cls.__name__: cls for cls in ContractRevert.__subclasses__() if cls.__module__ == __name__
+}
 
 
 class _ErrorEntry:
@@ -52,7 +187,8 @@ class _ErrorEntry:
         args = {}
         for i, (spec, value) in enumerate(zip(self.inputs, values, strict=True)):
             args[spec.get("name") or f"arg{i}"] = _enum_name(spec, value)
-        return revert_class(self.name)(args)
+        cls = DECLARED.get(self.name)
+        return cls(args) if cls is not None else ContractRevert(args, name=self.name)
 
 
 def _abi_type(spec: dict[str, Any]) -> str:
@@ -66,9 +202,9 @@ def _enum_name(spec: dict[str, Any], value: Any) -> Any:
     if spec.get("type") == "address" and isinstance(value, str):
         return to_checksum_address(value)  # spelled as in event arguments and `poq balances`
     internal = spec.get("internalType", "")
-    for enum, names in _ENUMS.items():
-        if internal.endswith(f".{enum}") and isinstance(value, int) and value < len(names):
-            return names[value]
+    for name, enum in ENUMS.items():
+        if internal.endswith(f".{name}") and isinstance(value, int) and value < len(enum):
+            return enum(value).label  # type: ignore[attr-defined]
     return value
 
 
@@ -146,10 +282,10 @@ def decode_revert(exc: BaseException, abi: list[dict[str, Any]]) -> Exception:
         if entry is not None:
             return entry.decode(data[4:])
         if data[:4] == _PANIC:
-            return revert_class("Panic")({"code": hex(decode(["uint256"], data[4:])[0])})
+            return Panic({"code": hex(decode(["uint256"], data[4:])[0])})
         if data[:4] == _ERROR:
-            return revert_class("Error")({"message": decode(["string"], data[4:])[0]})
-    return TransactionFailed(f"transaction reverted: {_one_line(exc)}")
+            return Error({"message": decode(["string"], data[4:])[0]})
+    return TransactionFailed(f"transaction reverted: {one_line(exc)}")
 
 
 def is_revert(exc: BaseException) -> bool:
@@ -162,7 +298,3 @@ def is_revert(exc: BaseException) -> bool:
         "TransactionFailed",
     } or ("revert" in str(exc).lower())
 
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -11,10 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from offchain.chain.client import PoQClient
-from offchain.chain.reverts import PHASES, ROLES
 from offchain.protocol import WAD
-
-STATUSES = ("None", "Active", "Suspended", "Exiting", "Exited")
+from offchain.protocol.types import Phase, Role, Status, from_score_units
 
 
 @dataclass(frozen=True)
@@ -60,19 +58,20 @@ def node_rows(client: PoQClient) -> list[NodeRow]:
         node = client.node(address)
         jobs, reward, amount = totals.get(address, (0, 0, 0))
         latency = int(node["latencyUs"])
+        role = Role(int(node["role"]))
         rows.append(
             NodeRow(
                 address=address,
-                role=ROLES[int(node["role"])],
+                role=role.label,
                 model=str(node["model"]),
-                status=STATUSES[int(node["status"])],
+                status=Status(int(node["status"])).label,
                 stake_wei=int(node["stake"]),
                 balance_wei=int(node["balance"]),
                 cumulative_reward=reward / WAD,
                 cumulative_wei=amount,
                 jobs=jobs,
                 latency_ms=latency / 1000 if latency else None,
-                trust=int(node["trustWeight"]) / WAD if ROLES[int(node["role"])] == "Evaluator" else None,
+                trust=int(node["trustWeight"]) / WAD if role is Role.EVALUATOR else None,
             )
         )
     return rows
@@ -83,14 +82,14 @@ def task_story(client: PoQClient, task_id: int) -> dict[str, Any]:
     task = client.task(task_id)
     story: dict[str, Any] = {
         "task_id": task_id,
-        "phase": PHASES[int(task["phase"])],
+        "phase": Phase(int(task["phase"])).label,
         "deadline": int(task["deadline"]),
         "task_kind": int(task["taskKind"]),
         "requester": task["requester"],
         "node": task["node"],
         "fee_wei": int(task["fee"]),
         "evaluators": [
-            {"address": e, "committed": c, "revealed": r, "score": s / 1000 if r else None}
+            {"address": e, "committed": c, "revealed": r, "score": from_score_units(s) if r else None}
             for e, c, r, s in zip(
                 task["evaluators"], task["committed"], task["revealed"], task["scores"], strict=True
             )

@@ -70,7 +70,8 @@ def deploy_cmd(
 ) -> None:
     """Deploy the PoQ contract and write deployments/<chainId>.json."""
     from deploy.compiler import compile_contracts
-    from deploy.deployer import connect, deploy_poq
+    from deploy.deployer import deploy_poq
+    from offchain.chain.connect import connect
     from offchain.protocol import Params
 
     parameters = Params().with_overrides(_parse_overrides(params))

@@ -71,7 +71,7 @@ def load_account(key_index: int, private_key: str | None) -> Any:
             return Account.from_key(private_key)
         except (ValueError, TypeError) as exc:
             raise click.BadParameter(f"not a valid private key ({exc})", param_hint="--private-key") from None
-    from deploy.deployer import dev_account
+    from offchain.chain.accounts import dev_account
 
     return dev_account(key_index)
 

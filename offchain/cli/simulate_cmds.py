@@ -2,7 +2,7 @@
 
 `simulate_cmd` is a click group whose default action is the simulation: `poq simulate [RUN_DIR]
 [options]` runs the subcommand `run` (so `poq simulate run …` is the same). Further analyses are added
-as subcommands, e.g. `@simulate_cmd.command("sweep")` in their own module imported here; any first
+as subcommands defined in their own module and added here (`sweep_cmds.sweep_cmd`); any first
 argument that is not a subcommand's name is passed on to `run`.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from offchain.cli.options import json_option, monte_carlo_options
-from offchain.protocol import AGGREGATIONS, CENTRE_MODES, TRUST_RULES
+from offchain.cli.sweep_cmds import sweep_cmd
+from offchain.protocol import AGGREGATIONS, CENTER_MODES, TRUST_RULES
 
 SIM_AGGREGATIONS = AGGREGATIONS  # simulation.montecarlo.SIM_AGGREGATIONS, without importing numpy
 
@@ -64,14 +65,14 @@ def simulate_cmd() -> None:
     type=click.Choice(SIM_AGGREGATIONS),
     default="mean",
     show_default=True,
-    help="Consensus centre; trust = adaptive trust-weighted mean (simulation only, loops over rounds: slower).",
+    help="Consensus center; trust = adaptive trust-weighted mean (simulation only, loops over rounds: slower).",
 )
 @click.option(
     "--trust-rule",
     type=click.Choice(TRUST_RULES),
     default="published",
     show_default=True,
-    help="Trust weight update: the paper's (saturates at w_max) or robust (median-centred, decaying).",
+    help="Trust weight update: the paper's (saturates at w_max) or robust (median-centerd, decaying).",
 )
 @click.option(
     "--exact-rounds",
@@ -109,8 +110,8 @@ def run_cmd(
     from simulation.inputs import load_inputs
     from simulation.montecarlo import SimConfig, TrustConfig, simulate
 
-    if replay_n is not None and aggregation not in CENTRE_MODES:
-        raise click.UsageError(f"--replay-onchain replays {', '.join(CENTRE_MODES)}; the on-chain trust mode is "
+    if replay_n is not None and aggregation not in CENTER_MODES:
+        raise click.UsageError(f"--replay-onchain replays {', '.join(CENTER_MODES)}; the on-chain trust mode is "
                                "checked against offchain.protocol by tests/contract/test_differential.py")
     inputs = load_inputs(run_dir, scores_path=scores_path, costs_path=costs_path)
     config = SimConfig(
@@ -179,4 +180,4 @@ def print_table(result: Any) -> None:
     Console(width=120).print(table)
 
 
-from offchain.cli import sweep_cmds  # noqa: E402,F401  registers `poq simulate sweep`
+simulate_cmd.add_command(sweep_cmd)

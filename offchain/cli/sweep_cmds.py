@@ -8,7 +8,8 @@ import json
 import click
 
 from offchain.cli.options import json_option
-from offchain.cli.simulate_cmds import SIM_AGGREGATIONS, TRUST_RULES, simulate_cmd
+from offchain.protocol import AGGREGATIONS as SIM_AGGREGATIONS
+from offchain.protocol import TRUST_RULES
 
 DEFAULT_RATIOS = "0,0.1,0.2,0.3,0.4,0.5"
 DEFAULT_KS = "1,3,5,7"
@@ -29,7 +30,7 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
         raise click.BadParameter(f"expected comma-separated integers, got {text!r}", param_hint=flag) from None
 
 
-@simulate_cmd.command("sweep")
+@click.command("sweep")
 @click.argument("run_dir", required=False, type=click.Path(file_okay=False))
 @click.option("--scores", "scores_path", type=click.Path(dir_okay=False), default=None,
               help="scores.jsonl (overrides RUN_DIR's).")

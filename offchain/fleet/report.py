@@ -12,6 +12,7 @@ from offchain.agents.texts import task_texts
 from offchain.chain.views import NodeRow, node_rows
 from offchain.fleet.run import FleetResult
 from offchain.models.replay import text_key
+from offchain.protocol.types import from_score_units
 
 
 def write_report(result: FleetResult) -> Path:
@@ -44,7 +45,7 @@ def write_report(result: FleetResult) -> Path:
                 {
                     "evaluator": model_of.get(evaluator, evaluator),
                     "key": text_key(*pair),
-                    "score": int(event["args"]["score"]) / 1000,
+                    "score": from_score_units(int(event["args"]["score"])),
                     "latency_s": latency_of.get(evaluator, 0.0),
                 }
             )
@@ -57,7 +58,7 @@ def write_report(result: FleetResult) -> Path:
                 "node_model": model_of.get(node, node),
                 "quality": data.get("quality"),
                 "scores": {
-                    model_of.get(str(e["args"]["evaluator"]), ""): int(e["args"]["score"]) / 1000
+                    model_of.get(str(e["args"]["evaluator"]), ""): from_score_units(int(e["args"]["score"]))
                     for e in revealed
                 },
                 "rewards": {model_of.get(a, "requester"): r for a, r in (data.get("rewards") or {}).items()},

@@ -19,6 +19,7 @@ from offchain.chain.client import PoQClient
 from offchain.errors import ConfigError, PoQError
 from offchain.fleet.config import FleetConfig
 from offchain.fleet.processes import AgentProcess, stop_all
+from offchain.protocol.types import Status
 
 log = logging.getLogger("poq.fleet")
 FUNDING_WEI = 1_000 * 10**18
@@ -83,7 +84,9 @@ def run_fleet(
     `records` replaces the configured workload (benchmarks replay a logged run's records).
     """
     from deploy.compiler import compile_contracts
-    from deploy.deployer import connect, deploy_poq, dev_account, fund_accounts
+    from deploy.deployer import deploy_poq
+    from offchain.chain.accounts import dev_account, fund_accounts
+    from offchain.chain.connect import connect
     from offchain.protocol import Params
 
     timings: dict[str, float] = {}
@@ -162,10 +165,10 @@ def _wait_ready(client: PoQClient, agents: list[AgentProcess], timeout: float, p
         ready = 0
         for agent in agents:
             agent.check_alive()
-            from deploy.deployer import dev_account
+            from offchain.chain.accounts import dev_account
 
             node = client.node(dev_account(agent.key_index).address)
-            ready += int(int(node["status"]) == 1 and int(node["latencyUs"]) > 0)
+            ready += int(int(node["status"]) == Status.ACTIVE and int(node["latencyUs"]) > 0)
         if progress is not None:
             progress.update(task, completed=ready)
         if ready == len(agents):

@@ -21,9 +21,9 @@ def inference_reward(alpha_f: float, beta_f: float, q: Number, cost: Number) -> 
     return alpha_f * q - beta_f * cost
 
 
-def deviation(score: Number, centre: Number) -> Number:
-    """d = |e - centre| / 10 (Eq. 3)."""
-    return abs(score - centre) / 10.0
+def deviation(score: Number, center: Number) -> Number:
+    """d = |e - center| / 10 (Eq. 3)."""
+    return abs(score - center) / 10.0
 
 
 def evaluator_reward(alpha_m: float, beta_m: float, d: Number, cost: Number) -> Number:
@@ -39,7 +39,7 @@ def normalized_cost(latency: float, lo: float, hi: float) -> float:
 
 
 def consensus(scores: list[float], mode: str = "mean") -> float:
-    """Consensus centre of scores on [0, 10]: mean, median or trimmed mean (wad.trim_count ends)."""
+    """Consensus center of scores on [0, 10]: mean, median or trimmed mean (wad.trim_count ends)."""
     from offchain.protocol.wad import trim_count
 
     n = len(scores)

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from offchain.errors import ConfigError, closest
+from offchain.protocol.wad import WAD
 
-WAD = 10**18
 MAX_K = 3  # the contract stores at most three evaluators per task
 AGGREGATIONS = ("mean", "median", "trimmed", "trust")  # index = the contract's aggregation id
-CENTRE_MODES = AGGREGATIONS[:3]  # the modes whose centre needs no state (no trust weights)
+CENTER_MODES = AGGREGATIONS[:3]  # the modes whose center needs no state (no trust weights)
 TRUST_RULES = ("published", "robust")  # index = the contract's trustRule id
 MAX_TRUST = 18 * WAD  # trust weights live in a uint64 slot
 

@@ -1,6 +1,6 @@
 """The PoQ equations in WAD integers, bit-identical to contracts/libraries/{Consensus,Rewards,Trust}.sol.
 
-Scores are integers in [0, MAX_SCORE] (10_000 = 10.0). The consensus centre is an exact fraction
+Scores are integers in [0, MAX_SCORE] (10_000 = 10.0). The consensus center is an exact fraction
 num/den of score units, so quality Q and deviations d are rounded once, in the protocol's favour:
 gains round down, costs, deviations and debits round up.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NewType
 
-WAD = 10**18
-MAX_SCORE = 10_000
+from offchain.protocol.types import MAX_SCORE
+
+WAD = 10**18  # the fixed point of every reward, weight and cost (Solidity: libraries/Wad.sol)
 
 Wad = NewType("Wad", int)
 Wei = NewType("Wei", int)
@@ -28,7 +29,7 @@ def trim_count(n: int) -> int:
 
 
 def center(scores: Sequence[int], mode: int = MEAN) -> tuple[int, int]:
-    """Consensus centre as (num, den) score units; (0, 1) for no scores."""
+    """Consensus center as (num, den) score units; (0, 1) for no scores."""
     n = len(scores)
     if n == 0:
         return 0, 1
@@ -46,7 +47,7 @@ def center(scores: Sequence[int], mode: int = MEAN) -> tuple[int, int]:
 
 
 def weighted_center(scores: Sequence[int], weights: Sequence[int]) -> tuple[int, int]:
-    """Trust-weighted centre sum(w e) / sum(w) as (num, den); (0, 1) for no scores."""
+    """Trust-weighted center sum(w e) / sum(w) as (num, den); (0, 1) for no scores."""
     if not scores:
         return 0, 1
     return sum(w * e for w, e in zip(weights, scores, strict=True)), sum(weights)
@@ -56,7 +57,7 @@ def trust_next(scores: Sequence[int], weights: Sequence[int], num: int, den: int
                lam: int, w_min: int, w_max: int) -> list[int]:
     """The revealed seats' next trust weights (Trust.next): clip(w (1 +- lam |pivot - d|), min, max).
 
-    PUBLISHED: d against the round's weighted centre num/den, pivot 0.5. ROBUST: d against the median
+    PUBLISHED: d against the round's weighted center num/den, pivot 0.5. ROBUST: d against the median
     of the scores, pivot the panel's mean d (floored).
     """
     if rule == ROBUST:
@@ -71,12 +72,12 @@ def trust_next(scores: Sequence[int], weights: Sequence[int], num: int, den: int
 
 
 def quality(num: int, den: int) -> Wad:
-    """Q = centre / MAX_SCORE in WAD, rounded down (Eq. 1)."""
+    """Q = center / MAX_SCORE in WAD, rounded down (Eq. 1)."""
     return Wad(num * WAD // (den * MAX_SCORE))
 
 
 def deviation(score: int, num: int, den: int) -> Wad:
-    """d = |score - centre| / MAX_SCORE in WAD, rounded up (Eq. 3)."""
+    """d = |score - center| / MAX_SCORE in WAD, rounded up (Eq. 3)."""
     denominator = den * MAX_SCORE
     return Wad(-(-abs(score * den - num) * WAD // denominator))
 

@@ -21,13 +21,12 @@ from offchain.errors import ConfigError
 from offchain.protocol import floats
 from simulation.multidim.audit import audit_task, composite, split_records
 from simulation.multidim.dimensions import DIMENSIONS, dimension_table
+from simulation.pipeline.config import COMPOSITE_DIR, MULTIDIM_FILE
 from simulation.pipeline.progress import Reporter
 from simulation.pipeline.store import JsonlStore, field_key, read_json, write_json, write_jsonl
 from simulation.pipeline.tasks import load_tasks
 
 RELEVANCE_FILE = "relevance.jsonl"
-MULTIDIM_FILE = "multidim.json"
-COMPOSITE_DIR = "composite"
 COMPOSITE = "composite"
 RELEVANCE_MODEL = "ce-minilm-l12"
 CHUNK = 256

@@ -27,6 +27,8 @@ JUDGE_FILE = "judge.jsonl"
 CORRELATIONS_FILE = "correlations.json"
 EFFICIENCY_FILE = "efficiency.json"
 COSTS_FILE = "costs.json"  # = simulation.inputs.COSTS_FILE
+MULTIDIM_FILE = "multidim.json"  # written by simulation.multidim
+COMPOSITE_DIR = "composite"  # a run directory of composite scores, written by simulation.multidim
 
 STAGES: tuple[str, ...] = ("tasks", "generations", "f1", "scores", "judge", "correlations",
                            "efficiency", "costs")

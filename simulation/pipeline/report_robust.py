@@ -12,7 +12,7 @@ from typing import Any
 from offchain.data import TASKS
 from simulation.inputs import SimInputs, load_inputs
 from simulation.montecarlo import SimConfig, TrustConfig, simulate
-from simulation.multidim.run import COMPOSITE_DIR, MULTIDIM_FILE
+from simulation.pipeline.config import COMPOSITE_DIR, MULTIDIM_FILE
 from simulation.pipeline.markdown import fmt, md_table
 from simulation.pipeline.store import read_json
 from simulation.sweep import KS, SweepConfig, SweepResult, run_sweep, write_outputs
@@ -20,7 +20,7 @@ from simulation.sweep import KS, SweepConfig, SweepResult, run_sweep, write_outp
 SWEEP_DIR = "sweep"
 RATIO = 0.3
 ROBUST_MODES = ("median", "trimmed", "trust")
-# the contract's robust rule: median centre, panel pivot, no decay (the float twin of Trust.sol)
+# the contract's robust rule: median center, panel pivot, no decay (the float twin of Trust.sol)
 ONCHAIN_TRUST = TrustConfig(rule="robust", decay=0.0)
 TASK_LABEL = {"extractive_qa": "SQuAD", "summarization": "CNN/DM"}
 
@@ -58,7 +58,7 @@ def robust_section(inputs: SimInputs, out: Path, *, rounds: int = 2000, seed: in
         f"{rounds} rounds per cell on this run's real scores; a pool of {result.config.pool_size} evaluator "
         f"instances cloned from the run's evaluators, {int(RATIO * 100)} % of them malicious (a seeded subset), "
         f"K={k}. Alignment: Spearman and MAE of the consensus Q x 10 against {proxy} per round. Trust rows use "
-        "the contract's robust rule (median centre, panel-mean pivot, no decay); the published rule "
+        "the contract's robust rule (median center, panel-mean pivot, no decay); the published rule "
         "(pivot 0.5 against the weighted consensus) is shown for comparison. The whole grid "
         f"(ratios {', '.join(f'{r:g}' for r in result.config.ratios)}; K {', '.join(map(str, result.config.ks))}) "
         f"is in [{SWEEP_DIR}/sweep.md]({SWEEP_DIR}/sweep.md).",

@@ -52,9 +52,9 @@ def test_missing_manifest_is_a_one_line_error(anvil_chain: str, tmp_path: Path) 
 
 @pytest.mark.anvil
 def test_deploy_then_read_params_balances_task_and_withdraw(anvil_chain: str, tmp_path: Path) -> None:
-    from deploy.deployer import connect
     from deploy.devnet import Devnet
     from offchain.chain.client import PoQClient
+    from offchain.chain.connect import connect
 
     deployments = str(tmp_path / "deployments")
     code, out = run("deploy", "--rpc-url", anvil_chain, "--deployments", deployments, "--param", "k=2",

@@ -22,8 +22,8 @@ def poq_artifacts() -> Any:
 @pytest.fixture
 def make_devnet(poq_artifacts: Any, tmp_path: Path) -> Callable[..., Any]:
     """Build a fresh chain + deployment: make_devnet(params=Params(), n_inference=2, n_evaluators=3)."""
-    from deploy.deployer import embedded_web3
     from deploy.devnet import Devnet
+    from offchain.chain.connect import embedded_web3
 
     def build(params: Params | None = None, **kwargs: Any) -> Devnet:
         return Devnet.create(

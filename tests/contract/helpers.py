@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from deploy.deployer import dev_account, fund_accounts
 from deploy.devnet import FUNDING_WEI, Devnet, advance_time, now
+from offchain.chain.accounts import dev_account, fund_accounts
 from offchain.chain.client import PoQClient
+from offchain.protocol.types import Phase
 
 # Nodes that never reported a latency cost 1.0 (wad.normalized_cost(False, ...)).
 UNREPORTED_COST = 10**18
@@ -44,9 +45,8 @@ def open_in_reveal(net: Devnet, scores: list[int]) -> tuple[int, str, list[str]]
 
 
 def phase(net: Devnet, task_id: int) -> str:
-    from offchain.chain.reverts import PHASES
 
-    return PHASES[int(net.owner.call("phaseOf", task_id)[0])]
+    return Phase(int(net.owner.call("phaseOf", task_id)[0])).label
 
 
 def settled(net: Devnet, receipt: Any) -> dict[str, tuple[int, int]]:

@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from offchain.protocol import Params, expiry_penalty, settle_round, wad
+from offchain.protocol.types import Phase, Role, Status
 
-PHASES = ("None", "Open", "Answered", "Commit", "Reveal", "Closed", "Lapsed", "Finalized", "Expired")
-STATUSES = ("None", "Active", "Suspended", "Exiting", "Exited")
-ROLES = ("None", "Inference", "Evaluator")
+# labels by enum value, from the one Python mirror of the contract's types
+PHASES = tuple(p.label for p in Phase)
+STATUSES = tuple(s.label for s in Status)
+ROLES = tuple(r.label for r in Role)
 INFERENCE, EVALUATOR = 1, 2
 NONE, ACTIVE, SUSPENDED, EXITING, EXITED = range(5)
 MAX_SCORE = wad.MAX_SCORE

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from eth_utils import function_signature_to_4byte_selector
 
-from deploy.deployer import deploy_contract, dev_account, fund_accounts
+from deploy.deployer import deploy_contract
 from deploy.devnet import FUNDING_WEI, ROLE_EVALUATOR, ROLE_INFERENCE, advance_time
 from offchain.chain import reverts
+from offchain.chain.accounts import dev_account, fund_accounts
 from offchain.errors import ConfigError, TransactionFailed
 from offchain.protocol import WAD, Params, commitments
+from offchain.protocol.types import Status
 from tests.contract.helpers import (
     STRANGER_KEY,
     balance,
@@ -267,7 +269,7 @@ def test_exit_with_open_assignments_reverts(devnet: Any) -> None:
     with pytest.raises(reverts.NodeHasOpenAssignments) as err:
         devnet.client_for(seats[0]).transact("requestExit")
     assert err.value.error_args == {"node": seats[0], "openAssignments": 1}
-    assert devnet.owner.node(seats[0])["status"] == 1  # still Active and in the pool
+    assert devnet.owner.node(seats[0])["status"] == Status.ACTIVE  # still in the pool
     assert seats[0] in devnet.owner.call("pool", ROLE_EVALUATOR)
 
 
@@ -394,7 +396,7 @@ def test_invalid_deployment_parameter_reverts(
 ) -> None:
     from dataclasses import fields
 
-    from deploy.deployer import embedded_web3
+    from offchain.chain.connect import embedded_web3
 
     with pytest.raises(ConfigError, match=field):  # the Python Params refuses it first
         Params(**{field: value})

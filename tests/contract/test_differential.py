@@ -49,8 +49,8 @@ latency = st.integers(min_value=1, max_value=5_000_000)
 
 
 def _build(poq_artifacts: Any, params: Params, n_evaluators: int, tmp: Path) -> Any:
-    from deploy.deployer import embedded_web3
     from deploy.devnet import Devnet
+    from offchain.chain.connect import embedded_web3
 
     return Devnet.create(
         embedded_web3(),
@@ -129,16 +129,16 @@ def _check_floats(
 ) -> None:
     """The float equations (simulation path) agree with the WAD results within 1e-12."""
     revealed = [s / 1000.0 for s in seat_scores if s is not None]
-    if not revealed or params.aggregation == wad.TRUST:  # the trust centre is checked exactly above
+    if not revealed or params.aggregation == wad.TRUST:  # the trust center is checked exactly above
         return
     mode = AGGREGATIONS[params.aggregation]
-    centre = floats.consensus(revealed, mode)
+    center = floats.consensus(revealed, mode)
 
     def cost(pool: list[str], address: str) -> float:
         values = [reported[a] for a in pool]
         return floats.normalized_cost(reported[address], min(values), max(values))
 
-    q = centre / 10.0
+    q = center / 10.0
     assert abs(q - expected.quality / WAD) <= 1e-12
     r_f = floats.inference_reward(params.alphaF / WAD, params.betaF / WAD, q, cost(inference, result["node"]))
     assert abs(r_f - expected.node_reward / WAD) <= 1e-12
@@ -146,6 +146,6 @@ def _check_floats(
         s = seat_scores[seat]
         if s is None:
             continue
-        d = floats.deviation(s / 1000.0, centre)
+        d = floats.deviation(s / 1000.0, center)
         r_m = floats.evaluator_reward(params.alphaM / WAD, params.betaM / WAD, d, cost(evaluators, evaluator))
         assert abs(r_m - expected.evaluator_rewards[seat] / WAD) <= 1e-12

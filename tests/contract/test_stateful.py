@@ -423,8 +423,9 @@ class PoQMachine(TaskRules, RuleBasedStateMachine):
 def base_chain() -> tuple[Any, Any]:
     """An embedded chain whose clock is at START_TIME and whose dev actors are funded, and a
     snapshot of it: each machine reverts to the snapshot instead of funding a new chain."""
-    from deploy.deployer import dev_account, embedded_web3, fund_accounts
     from deploy.devnet import FUNDING_WEI
+    from offchain.chain.accounts import dev_account, fund_accounts
+    from offchain.chain.connect import embedded_web3
 
     w3 = embedded_web3()
     tester = w3.provider.ethereum_tester  # type: ignore[attr-defined]

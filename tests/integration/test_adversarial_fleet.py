@@ -38,7 +38,7 @@ def _run(anvil_chain: str, tmp_path: Path, spec: dict[str, Any], tasks: int,
 
 def _booster_and_honest(result: Any) -> tuple[Any, list[Any]]:
     """The boosting agent's node row and the other evaluators' rows, as read from chain."""
-    from deploy.deployer import dev_account
+    from offchain.chain.accounts import dev_account
     from offchain.chain.views import node_rows
 
     (boosting_agent,) = [a for a in result.agents if a.strategy]

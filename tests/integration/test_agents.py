@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from offchain.protocol import WAD, Params, wad
+from offchain.protocol.types import Status
 
 pytestmark = [pytest.mark.anvil, pytest.mark.models, pytest.mark.slow]
 
@@ -37,8 +38,10 @@ class Fleet:
     """A deployment on a fresh anvil plus helpers to start agent processes and drive a requester."""
 
     def __init__(self, url: str, tmp: Path, params: Params) -> None:
-        from deploy.deployer import connect, deploy_poq, dev_account
+        from deploy.deployer import deploy_poq
+        from offchain.chain.accounts import dev_account
         from offchain.chain.client import PoQClient
+        from offchain.chain.connect import connect
 
         self.url, self.tmp, self.params = url, tmp, params
         self.deployments = tmp / "deployments"
@@ -67,14 +70,14 @@ class Fleet:
             time.sleep(0.3)
 
     def registered(self, key: int) -> bool:
-        from deploy.deployer import dev_account
+        from offchain.chain.accounts import dev_account
 
-        return int(self.owner.node(dev_account(key).address)["status"]) == 1
+        return int(self.owner.node(dev_account(key).address)["status"]) == Status.ACTIVE
 
     def requester(self, records: list[Any]) -> Any:
-        from deploy.deployer import dev_account
         from offchain.agents.requester import RequesterAgent
         from offchain.agents.state import AgentState, genesis_hash
+        from offchain.chain.accounts import dev_account
 
         client = self.owner.with_account(dev_account(1))
         state = AgentState(
@@ -161,7 +164,7 @@ def test_full_round_end_to_end(make_fleet: Callable[..., Fleet]) -> None:
 
 def _commit_then_kill(fleet: Fleet, key: int) -> tuple[Any, int, Any]:
     """Start the node and evaluator `key` only, open a task, SIGKILL the evaluator once it committed."""
-    from deploy.deployer import dev_account
+    from offchain.chain.accounts import dev_account
 
     fleet.agent("inference", "smollm2-135m", 2)
     evaluator = fleet.agent("evaluator", "minilm-l6", key)
@@ -212,7 +215,7 @@ def test_evaluator_that_stays_dead_is_slashed_and_round_finalizes(make_fleet: Ca
 
 
 def test_node_that_never_answers_lets_the_task_expire(make_fleet: Callable[..., Fleet]) -> None:
-    from deploy.deployer import dev_account
+    from offchain.chain.accounts import dev_account
 
     fleet = make_fleet(answerWindow=5)
     for key, role in ((2, 1), (3, 2), (4, 2)):  # registered, but no agent process runs for them

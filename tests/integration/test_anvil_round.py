@@ -12,8 +12,8 @@ pytestmark = pytest.mark.anvil
 
 
 def test_full_round_on_anvil_settles_exactly_as_the_protocol(anvil_chain: str, tmp_path: Path) -> None:
-    from deploy.deployer import connect
     from deploy.devnet import Devnet
+    from offchain.chain.connect import connect
 
     net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, stake=5 * 10**18)
     latencies = {c.sender: 1_000 * (i + 1) for i, c in enumerate(net.inference + net.evaluators)}
@@ -49,9 +49,9 @@ def test_full_round_on_anvil_settles_exactly_as_the_protocol(anvil_chain: str, t
 
 
 def test_revert_on_anvil_is_decoded_into_a_named_error(anvil_chain: str, tmp_path: Path) -> None:
-    from deploy.deployer import connect
     from deploy.devnet import Devnet
     from offchain.chain import reverts
+    from offchain.chain.connect import connect
 
     net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, n_evaluators=3)
     task_id, _, _ = net.open_task(reference=None)
@@ -61,9 +61,9 @@ def test_revert_on_anvil_is_decoded_into_a_named_error(anvil_chain: str, tmp_pat
 
 
 def test_revert_with_fixed_gas_is_decoded_from_the_failed_receipt(anvil_chain: str, tmp_path: Path) -> None:
-    from deploy.deployer import connect
     from deploy.devnet import Devnet
     from offchain.chain import reverts
+    from offchain.chain.connect import connect
 
     net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, fixed_gas=1_000_000)
     with pytest.raises(reverts.UnknownTask) as caught:

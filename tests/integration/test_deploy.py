@@ -9,14 +9,9 @@ import pytest
 from web3 import Web3
 
 from deploy.compiler import CompiledArtifacts
-from deploy.deployer import (
-    connect,
-    deploy_contract,
-    deploy_poq,
-    dev_account,
-    embedded_web3,
-    fund_accounts,
-)
+from deploy.deployer import deploy_contract, deploy_poq
+from offchain.chain.accounts import dev_account, fund_accounts
+from offchain.chain.connect import connect, embedded_web3
 from offchain.chain.manifest import load_manifest
 from offchain.errors import ConfigError, RpcUnavailable, TransactionFailed
 from offchain.protocol.params import Params

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.anvil
 def test_state_file_survives_a_restart(
     tmp_path: Path, fixture_artifacts: CompiledArtifacts
 ) -> None:
-    from deploy.deployer import connect, deploy_contract, dev_account
+    from deploy.deployer import deploy_contract
+    from offchain.chain.accounts import dev_account
+    from offchain.chain.connect import connect
 
     state_dir, state_file = tmp_path / "chain", tmp_path / "state" / "anvil.json"
     port, url = start_anvil(state_dir, state_file=state_file)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from offchain.errors import ConfigError
-from offchain.protocol import CENTRE_MODES, floats
+from offchain.protocol import CENTER_MODES, floats
 from simulation import montecarlo
 from simulation.inputs import SimInputs, load_inputs
-from simulation.montecarlo import SimConfig, centre, normalized_costs, simulate
+from simulation.montecarlo import SimConfig, center, normalized_costs, simulate
 from tests.unit.sim_data import write_run
 
 MANY = 200_000
@@ -24,21 +24,21 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> SimInputs:
     return load_inputs(write_run(tmp_path_factory.mktemp("sim") / "run", n_records=30, f1=True))
 
 
-@pytest.mark.parametrize("mode", CENTRE_MODES)
+@pytest.mark.parametrize("mode", CENTER_MODES)
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 7])
-def test_vectorized_centre_equals_floats_consensus(mode: str, k: int) -> None:
+def test_vectorized_center_equals_floats_consensus(mode: str, k: int) -> None:
     rng = np.random.default_rng(k)
     continuous = rng.random((k, 300)) * 10
     ties = rng.integers(0, 4, (k, 300)).astype(np.float64) * 2.5  # many equal scores
     for scores in (continuous, ties):
-        got = centre(scores, mode)
+        got = center(scores, mode)
         want = [floats.consensus(list(scores[:, i]), mode) for i in range(scores.shape[1])]
         assert np.allclose(got, want, rtol=0, atol=1e-12)
 
 
-def test_centre_rejects_unknown_mode() -> None:
+def test_center_rejects_unknown_mode() -> None:
     with pytest.raises(ConfigError, match="unknown aggregation 'mode'"):
-        centre(np.zeros((3, 2)), "mode")
+        center(np.zeros((3, 2)), "mode")
 
 
 def test_normalized_costs_follow_floats_semantics() -> None:
@@ -59,7 +59,7 @@ def test_inference_reward_matches_closed_form_expectation(inputs: SimInputs) -> 
         assert result.inference.avg_reward[f] == pytest.approx(mine.mean(), abs=1e-12)
 
 
-@pytest.mark.parametrize("mode", CENTRE_MODES)
+@pytest.mark.parametrize("mode", CENTER_MODES)
 def test_evaluator_reward_matches_exact_enumeration(inputs: SimInputs, mode: str) -> None:
     """E[R_M(m)] by enumerating every record, node and K-subset holding m, with floats.consensus."""
     k, rounds = 3, MANY
@@ -139,7 +139,7 @@ def test_rounds_carry_the_sampled_answer_and_its_f1(inputs: SimInputs) -> None:
     assert rounds.quality[i] == pytest.approx(seat_scores.mean() / 10, abs=1e-15)
 
 
-@pytest.mark.parametrize("mode", CENTRE_MODES)
+@pytest.mark.parametrize("mode", CENTER_MODES)
 def test_exact_wad_rounds_agree_with_floats(inputs: SimInputs, mode: str) -> None:
     """Scores with 3 decimals and latencies in whole microseconds: WAD and float differ by rounding only."""
     result = simulate(inputs, SimConfig(rounds=300, seed=1, aggregation=mode, exact_rounds=300))

@@ -19,11 +19,11 @@ def test_robust_rule_moves_weights_around_the_panel_mean_deviation() -> None:
     assert out == [11 * WAD // 10, 11 * WAD // 10, 8 * WAD // 10]
 
 
-def test_published_rule_pivots_on_one_half_against_the_weighted_centre() -> None:
+def test_published_rule_pivots_on_one_half_against_the_weighted_center() -> None:
     num, den = wad.weighted_center([0, 10_000], [WAD, WAD])
-    assert (num, den) == (10_000 * WAD, 2 * WAD)  # centre 5.0: both seats are 0.5 away
+    assert (num, den) == (10_000 * WAD, 2 * WAD)  # center 5.0: both seats are 0.5 away
     assert wad.trust_next([0, 10_000], [WAD, WAD], num, den, wad.PUBLISHED, WAD, 1, 2 * WAD) == [WAD, WAD]
-    # a seat on the centre gains lambda * 0.5, and the clip holds it at trustMax
+    # a seat on the center gains lambda * 0.5, and the clip holds it at trustMax
     num, den = wad.weighted_center([5000, 5000], [WAD, 19 * WAD // 10])
     assert wad.trust_next([5000, 5000], [WAD, 19 * WAD // 10], num, den, wad.PUBLISHED, WAD // 2,
                           WAD // 10, 2 * WAD) == [5 * WAD // 4, 2 * WAD]
@@ -41,11 +41,11 @@ def test_weights_never_leave_their_bounds_and_lambda_zero_freezes_them() -> None
             assert wad.trust_next(scores, weights, num, den, rule, 0, WAD // 10, 2 * WAD) == weights
 
 
-def test_settlement_weights_the_centre_and_reports_next_weights_per_revealed_seat() -> None:
+def test_settlement_weights_the_center_and_reports_next_weights_per_revealed_seat() -> None:
     params = Params(**TRUST, trustRule=1)
     light, heavy = WAD // 10, 2 * WAD
     out = settle_round(params, 10**18, [2000, None, 8000], 0, [0, 0, 0], [light, WAD, heavy])
-    # centre = (0.1 * 2000 + 2 * 8000) / 2.1 = 7714.28...: the heavy seat dominates Q
+    # center = (0.1 * 2000 + 2 * 8000) / 2.1 = 7714.28...: the heavy seat dominates Q
     assert out.quality == 771_428_571_428_571_428  # (0.2e21 + 16e21) * 1e18 // (2.1e18 * 10_000)
     assert out.trust_weights[1] is None and out.evaluator_rewards[1] == -params.slashPenalty
     assert settle_round(Params(), 10**18, [2000, 8000], 0, [0, 0]).trust_weights == ()

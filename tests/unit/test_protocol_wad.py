@@ -20,7 +20,7 @@ def test_quality_rounds_down() -> None:
 
 
 def test_deviation_rounds_up() -> None:
-    num, den = wad.center([1, 0, 0])  # centre 1/3 score unit
+    num, den = wad.center([1, 0, 0])  # center 1/3 score unit
     assert wad.deviation(0, num, den) == -(-WAD // 30_000)  # 33333333333333.33 ceiled
 
 
@@ -43,7 +43,7 @@ def test_trimmed_mean_drops_extremes() -> None:
     assert wad.center([0, 5_000, 10_000, 6_000], wad.TRIMMED) == (11_000, 2)
 
 
-def test_no_scores_centre_is_zero() -> None:
+def test_no_scores_center_is_zero() -> None:
     assert wad.center([]) == (0, 1)
 
 
@@ -96,10 +96,10 @@ def test_paper_example_round() -> None:
 @given(st.lists(st.integers(0, 10_000), min_size=1, max_size=7), st.sampled_from(["mean", "median", "trimmed"]))
 def test_float_consensus_matches_wad(scores: list[int], mode: str) -> None:
     num, den = wad.center(scores, ["mean", "median", "trimmed"].index(mode))
-    centre = floats.consensus([s / 1000 for s in scores], mode)
-    assert abs(wad.quality(num, den) / WAD - centre / 10) <= 1e-12
+    center = floats.consensus([s / 1000 for s in scores], mode)
+    assert abs(wad.quality(num, den) / WAD - center / 10) <= 1e-12
     for s in scores:
-        assert abs(wad.deviation(s, num, den) / WAD - floats.deviation(s / 1000, centre)) <= 1e-12
+        assert abs(wad.deviation(s, num, den) / WAD - floats.deviation(s / 1000, center)) <= 1e-12
 
 
 @given(st.lists(st.integers(0, 10_000), min_size=1, max_size=3), st.integers(0, 2))

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from offchain.agents.strategies import parse_strategy
 from offchain.errors import ConfigError
 from offchain.protocol import floats
-from simulation.adversaries import parse_strategy
 from simulation.inputs import SimInputs, load_inputs
 from simulation.montecarlo import (
     Adversary,
@@ -69,14 +69,14 @@ def test_trust_consensus_updates_by_hand() -> None:
     c0 = 5.0
     w0 = np.clip(1.0 * (1 + 0.5 * (0.5 - np.abs(scores[:, 0] - c0) / 10)), 0.1, 2.0)  # 1.1, 1.2, 1.05
     c1 = (w0[0] * 4.0 + w0[1] * 6.0 + 1.0 * 5.0) / (w0[0] + w0[1] + 1.0)
-    assert trace.centre == pytest.approx([c0, c1], abs=1e-12)
+    assert trace.center == pytest.approx([c0, c1], abs=1e-12)
     assert trace.history is not None and trace.history[0] == pytest.approx([*w0, 1.0], abs=1e-12)
 
     robust = trust_consensus(scores, seats, 4, TrustConfig(rule="robust", decay=0.1), history=True)
     d = np.abs(scores[:, 0] - 4.0) / 10  # median 4: deviations 0.2, 0, 0.5; panel mean 0.7 / 3
     expected = 1.0 * (1 + 0.5 * (d.mean() - d))  # decay toward w0 = 1 leaves 1 at 1
     assert robust.history is not None and robust.history[0] == pytest.approx([*expected, 1.0], abs=1e-12)
-    assert robust.centre[0] == pytest.approx(5.0)
+    assert robust.center[0] == pytest.approx(5.0)
     after_decay = 1.0 + 0.9 * (robust.history[0] - 1.0)  # round 1 decays all four first (evaluator 2 too)
     assert robust.history[1][2] == pytest.approx(after_decay[2], abs=1e-12)
 
@@ -103,7 +103,7 @@ def test_published_rule_saturates_every_honest_weight_and_attackers_drift_up(poo
 
 @pytest.mark.parametrize("spec", ["boost:b=3", "sabotage:b=4"])
 def test_robust_rule_keeps_attackers_below_honest_evaluators(pool: SimInputs, spec: str) -> None:
-    """Median-centred deviation, panel-mean pivot and decay toward w0: a clear gap, nobody pinned.
+    """Median-centerd deviation, panel-mean pivot and decay toward w0: a clear gap, nobody pinned.
     Observed: gap 0.65 (boost) / 0.57 (sabotage), honest at w_max 1.4% / 1.8% of the time."""
     honest, attackers = weights_tail(pool, "robust", spec)
     assert honest.mean() - attackers.mean() >= 0.5
@@ -111,8 +111,8 @@ def test_robust_rule_keeps_attackers_below_honest_evaluators(pool: SimInputs, sp
     assert attackers.mean(axis=0).max() < 1.0  # every attacker ends below w0 (honest ones vary with their clones)
 
 
-def test_robust_centre_and_decay_alone_do_not_stop_saturation(pool: SimInputs) -> None:
-    """Keeping the published pivot 0.5 (median centre and decay 0.01 only): everyone still climbs to
+def test_robust_center_and_decay_alone_do_not_stop_saturation(pool: SimInputs) -> None:
+    """Keeping the published pivot 0.5 (median center and decay 0.01 only): everyone still climbs to
     ~w_max and the gap vanishes; hence the robust rule's panel pivot. Observed: means 1.97 / 1.96."""
     honest, attackers = weights_tail(pool, "robust", "boost:b=3", pivot="fixed")
     assert honest.mean() >= 1.9 and attackers.mean() >= 1.9

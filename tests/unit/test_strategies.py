@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from offchain.errors import ConfigError
-from simulation.adversaries import (
+from offchain.agents.strategies import (
     Strategy,
     boost,
     intermittent,
@@ -17,6 +16,7 @@ from simulation.adversaries import (
     parse_strategy,
     sabotage,
 )
+from offchain.errors import ConfigError
 
 GRID = np.linspace(0.0, 10.0, 101)
 

@@ -1,4 +1,7 @@
-"""Adversarial evaluators for the robustness study (adaptive robust PoQ, arXiv 2601.21189): pure score maps.
+"""Adversarial evaluator strategies (adaptive robust PoQ, arXiv 2601.21189): pure score maps.
+
+Live evaluator agents apply them to their honest scores (`poq agent run --strategy`), and the
+Monte Carlo and the robustness sweep (simulation/) apply the same maps to arrays of logged scores.
 
 Each attack turns honest scores on the [0, 10] scale into reported ones and always stays in [0, 10]:
 
@@ -28,9 +31,9 @@ import numpy as np
 import numpy.typing as npt
 
 from offchain.errors import ConfigError
+from offchain.protocol.types import SCORE_SCALE
 
 FloatArray = npt.NDArray[np.float64]
-MAX_SCORE = 10.0
 STRATEGIES = ("honest", "noise", "boost", "sabotage", "intermittent")
 ATTACKS = STRATEGIES[1:]
 
@@ -38,12 +41,12 @@ ATTACKS = STRATEGIES[1:]
 def noise(scores: FloatArray, rng: np.random.Generator, sigma: float = 2.0) -> FloatArray:
     """e + N(0, sigma), clipped to [0, 10]."""
     values = np.asarray(scores, dtype=np.float64)
-    return np.clip(values + rng.normal(0.0, sigma, values.shape), 0.0, MAX_SCORE)
+    return np.clip(values + rng.normal(0.0, sigma, values.shape), 0.0, SCORE_SCALE)
 
 
 def boost(scores: FloatArray, b: float = 3.0) -> FloatArray:
     """min(10, e + b)."""
-    return np.minimum(MAX_SCORE, np.asarray(scores, dtype=np.float64) + b)
+    return np.minimum(SCORE_SCALE, np.asarray(scores, dtype=np.float64) + b)
 
 
 def sabotage(scores: FloatArray, b: float = 4.0, const: float | None = None) -> FloatArray:
@@ -94,8 +97,8 @@ class Strategy:
 _PARAMS: dict[str, dict[str, tuple[float | None, float, float]]] = {
     "honest": {},
     "noise": {"sigma": (2.0, 0.0, math.inf)},
-    "boost": {"b": (3.0, 0.0, MAX_SCORE)},
-    "sabotage": {"b": (4.0, 0.0, MAX_SCORE), "const": (None, 0.0, MAX_SCORE)},
+    "boost": {"b": (3.0, 0.0, SCORE_SCALE)},
+    "sabotage": {"b": (4.0, 0.0, SCORE_SCALE), "const": (None, 0.0, SCORE_SCALE)},
     "intermittent": {"p": (0.3, 0.0, 1.0)},
 }
 _DEFAULT_INNER = "boost:b=3"

@@ -1,0 +1,61 @@
+"""Development keys and funding on local chains (anvil's mnemonic; never for real funds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.types import RPCEndpoint, Wei
+
+from offchain.chain.connect import is_embedded, wait_for_receipt
+from offchain.errors import ChainError
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's default
+
+
+@lru_cache(maxsize=256)
+def dev_account(index: int = 0) -> LocalAccount:
+    """Dev key `index` of anvil's default mnemonic (m/44'/60'/0'/0/index)."""
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def fund_accounts(w3: Web3, addresses: Iterable[str], amount_wei: int) -> None:
+    """Top each address up to at least `amount_wei`.
+
+    anvil: `anvil_setBalance`. eth-tester: a transfer from its own prefunded accounts, which are
+    not the anvil mnemonic's, so dev keys start with nothing there.
+    """
+    targets = [Web3.to_checksum_address(a) for a in addresses]
+    if is_embedded(w3):
+        _fund_from_tester(w3, targets, amount_wei)
+        return
+    for address in targets:
+        if w3.eth.get_balance(address) >= amount_wei:
+            continue
+        response = w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [address, hex(amount_wei)])
+        if response.get("error"):
+            error = response["error"]
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise ChainError(
+                f"cannot fund {address}: this node does not support anvil_setBalance ({message}); "
+                "fund the account from a wallet instead"
+            )
+
+
+def _fund_from_tester(w3: Web3, targets: list[ChecksumAddress], amount_wei: int) -> None:
+    tester = w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    sources = [Web3.to_checksum_address(a) for a in tester.get_accounts()]
+    for address in targets:
+        missing = amount_wei - w3.eth.get_balance(address)
+        if missing <= 0:
+            continue
+        source = next((s for s in sources if w3.eth.get_balance(s) > missing + 10**17), None)
+        if source is None:
+            raise ChainError(f"eth-tester's prefunded accounts cannot cover {missing} wei")
+        tx_hash = w3.eth.send_transaction({"from": source, "to": address, "value": Wei(missing)})
+        wait_for_receipt(w3, tx_hash)
