@@ -115,28 +115,23 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: 
 
 
 def check_model_name(role: str, name: str | None) -> None:
-    """Unknown names fail at once, with a did-you-mean, before any connection or import of torch."""
-    if not name:
-        raise ConfigError(f"an {role} agent needs --model NAME (see `poq models list`)")
-    if name.startswith(replay.PREFIX):
-        replay.parse(name)
-        return
-    from offchain.models.registry import EVALUATORS, GENERATORS
+    """Bad model references fail at once, with a did-you-mean, before any connection or import of torch
+    (catalog names, hf:ORG/NAME, a local directory or .gguf file, openai:MODEL@URL, replay:LOG#NAME)."""
+    from offchain.models.loading import check_model
 
-    (GENERATORS if role == "inference" else EVALUATORS).get(name)
+    check_model(name, role)
 
 
 def load_model(role: str, name: str) -> Any:
-    if name.startswith(replay.PREFIX):
-        path, who = replay.parse(name)
-        return replay.ReplayGenerator(path, who) if role == "inference" else replay.ReplayEvaluator(path, who)
-    import torch
+    """The node's model through offchain.models' one loading API (torch threads from POQ_TORCH_THREADS:
+    agents share the machine, and one thread each beats oversubscribed cores, 10x here)."""
+    from offchain.models.loading import load_model as load
 
-    from offchain.models.registry import load_evaluator, load_generator
+    if not name.startswith(("replay:", "openai:")):  # in-process weights: pin torch's threads first
+        import torch
 
-    # agents share the machine: one thread each beats oversubscribed cores (10x here); POQ_TORCH_THREADS overrides
-    torch.set_num_threads(int(os.environ.get("POQ_TORCH_THREADS", "1")))
-    return load_generator(name) if role == "inference" else load_evaluator(name)
+        torch.set_num_threads(int(os.environ.get("POQ_TORCH_THREADS", "1")))
+    return load(name, role, progress=False)
 
 
 def _warm_up(role: str, model: Any, state: AgentState) -> None:

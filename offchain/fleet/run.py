@@ -137,14 +137,13 @@ def run_fleet(
 
 
 def _check_models(config: FleetConfig) -> None:
-    """Unknown model names fail before any process starts."""
-    from offchain.models import replay
-    from offchain.models.registry import EVALUATORS, GENERATORS
+    """Bad model references (unknown names, missing paths, malformed openai: specs) fail before any
+    process starts."""
+    from offchain.models.loading import check_model
 
-    for registry, specs in ((GENERATORS, config.inference), (EVALUATORS, config.evaluators)):
+    for role, specs in (("inference", config.inference), ("evaluator", config.evaluators)):
         for spec in specs:
-            if not spec.model.startswith(replay.PREFIX):
-                registry.get(spec.model)
+            check_model(spec.model, role)
 
 
 def _local_chain(port: int) -> str:

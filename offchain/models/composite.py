@@ -6,6 +6,7 @@ and ``alignment`` (the ms-marco cross-encoder's calibrated relevance of the answ
 or to the article's lead). The weights come from the calibrated composite of an offline audit
 (``multidim.json`` from ``poq eval multidim``, named by POQ_COMPOSITE_WEIGHTS), restricted to these
 dimensions and re-normalized per task; without one every live dimension weighs the same.
+`offchain.models.loading` loads the two parts and builds it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from offchain.data import TASKS, split_qa_input
 from offchain.dimensions import QA, SUMMARY, grounding, query_of, source_of, structure
 from offchain.errors import ConfigError
 from offchain.models.evaluators import Calibration, Evaluator, Pair
+from offchain.protocol.types import SCORE_SCALE, clamp_score
 
 LIVE_DIMENSIONS = ("structure", "grounding", "semantic", "alignment")
 SEMANTIC_MODEL, RELEVANCE_MODEL = "minilm-l6", "ce-minilm-l12"
@@ -60,7 +62,7 @@ class CompositeEvaluator(Evaluator):
 
     def __init__(self, name: str, semantic: Evaluator, relevance: Evaluator,
                  weights: TaskWeights | None = None, *, batch_size: int = 32) -> None:
-        super().__init__(name, batch_size=batch_size, calibration=Calibration(0.0, 10.0))
+        super().__init__(name, batch_size=batch_size, calibration=Calibration(0.0, SCORE_SCALE))
         self.semantic, self.relevance = semantic, relevance
         self.weights = weights or equal_weights()
 
@@ -81,7 +83,7 @@ class CompositeEvaluator(Evaluator):
             values = {"structure": structure(record["task"], output, record["reference"]),
                       "grounding": grounding(output, source_of(record)), "semantic": sem, "alignment": rel}
             weights = self.weights.get(record["task"], equal_weights()[SUMMARY])
-            scores.append(min(10.0, max(0.0, sum(w * values[d] for d, w in weights.items()))))
+            scores.append(clamp_score(sum(w * values[d] for d, w in weights.items())))
         return scores
 
 
@@ -97,12 +99,3 @@ def _record(item: Mapping[str, Any]) -> dict[str, Any]:
     reference = item.get("reference")
     return {"task": task, "input": text, "context": context, "question": question,
             "reference": str(reference if reference is not None else text)}
-
-
-def load_composite(spec: Any, *, batch_size: int = 32, **kwargs: Any) -> CompositeEvaluator:
-    """Registry factory: loads both sub-models (installed packages or hub ids) and the weights."""
-    from offchain.models.registry import load_evaluator
-
-    semantic = load_evaluator(SEMANTIC_MODEL, batch_size=batch_size, **kwargs)
-    relevance = load_evaluator(RELEVANCE_MODEL, batch_size=batch_size, **kwargs)
-    return CompositeEvaluator(spec.name, semantic, relevance, weights_from_env(), batch_size=batch_size)

@@ -1,33 +1,23 @@
 """Generators (inference nodes): a batch of prompts in, texts with latency and token counts out.
 
-One prompt template per task type (``extractive_qa``, ``summarization``), wrapped in the model's
-chat template when its tokenizer has one. Decoding is seeded: greedy by default, or
-temperature / top-p sampling with a fixed seed. Batches are left-padded and run under
-``torch.inference_mode``, on CUDA in bfloat16 when present, else on CPU in float32.
+One prompt template per task type (`offchain.models.prompts`), wrapped in the model's chat template
+when its tokenizer has one (and the spec does not say ``chat_template="none"``). Decoding is seeded:
+greedy, or temperature / top-p sampling with a fixed seed (the spec's defaults unless the caller sets
+them). Batches are left-padded and run under ``torch.inference_mode`` on the resolved device
+(`offchain.models.device`: CUDA in half precision when present, else CPU in float32).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any
 
 from offchain.errors import ConfigError
+from offchain.models.device import DeviceChoice, resolve_device
+from offchain.models.prompts import PromptRecord, base_prompt, user_message
 from offchain.models.specs import ModelSpec
-
-QA_INSTRUCTION = ("Answer the question with a short span copied from the context. "
-                  "Reply with the answer only.")
-SUMMARY_INSTRUCTION = "Summarize the following news article in 3 sentences."
-
-
-class PromptRecord(Protocol):
-    """What a prompt template reads from a record (`offchain.data.Record` fits)."""
-
-    task: str
-    input: str
-    context: str | None
-    question: str | None
 
 
 @dataclass(frozen=True)
@@ -53,8 +43,10 @@ class DecodingConfig:
     max_new_tokens: int = 128
     qa_max_new_tokens: int = 32
     """Extractive QA answers are short spans: a tighter cap stops base models that ramble."""
-    temperature: float = 0.0
-    top_p: float = 1.0
+    temperature: float | None = None
+    """None: the model's default (its spec's; greedy for most); 0 means greedy."""
+    top_p: float | None = None
+    """None: the model's default (its spec's)."""
     seed: int = 0
     batch_size: int = 4
     max_context_tokens: int = 1024
@@ -63,29 +55,35 @@ class DecodingConfig:
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1 or self.batch_size < 1 or self.max_context_tokens < 1:
             raise ConfigError("max_new_tokens, batch_size and max_context_tokens must be >= 1")
-        if self.temperature < 0 or not 0 < self.top_p <= 1:
+        if (self.temperature is not None and self.temperature < 0) or \
+                (self.top_p is not None and not 0 < self.top_p <= 1):
             raise ConfigError("need temperature >= 0 and 0 < top_p <= 1")
+
+    def with_defaults(self, spec: ModelSpec) -> DecodingConfig:
+        """Unset sampling settings filled from ``spec`` (the catalog's decoding for that model)."""
+        return replace(self, temperature=spec.temperature if self.temperature is None else self.temperature,
+                       top_p=spec.top_p if self.top_p is None else self.top_p)
 
 
 def pick_device(device: str | None = None) -> tuple[Any, Any]:
-    """(torch.device, dtype): CUDA + bfloat16 when available, else CPU + float32."""
-    import torch
-
-    name = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    return dev, (torch.bfloat16 if dev.type == "cuda" else torch.float32)
+    """(torch.device, dtype) of `resolve_device` (kept for callers that want torch objects)."""
+    choice = resolve_device(device)
+    return choice.torch_device(), choice.torch_dtype()
 
 
 class Generator:
     """A causal LM behind the `generate(prompts)` interface. Build it with `Generator.load`."""
 
     def __init__(self, name: str, model: Any, tokenizer: Any, *, stop_at_newline: bool = False,
-                 decoding: DecodingConfig | None = None) -> None:
+                 decoding: DecodingConfig | None = None, chat: bool = True,
+                 device: DeviceChoice | None = None) -> None:
         self.name = name
         self.model = model
         self.tokenizer = tokenizer
         self.stop_at_newline = stop_at_newline
-        self.decoding = decoding or DecodingConfig()
+        self.decoding = (decoding or DecodingConfig()).with_defaults(ModelSpec(name, "generator"))
+        self.chat = chat
+        self.device = device or DeviceChoice("cpu", "float32")
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -93,50 +91,41 @@ class Generator:
     @classmethod
     def load(cls, spec: ModelSpec, *, source: str = "auto", device: str | None = None,
              decoding: DecodingConfig | None = None, progress: bool = True) -> Generator:
-        """Resolve ``spec``'s weights (converting packaged GGUF once) and load them."""
+        """Resolve ``spec``'s weights (converting GGUF once, fetching a hub snapshot) and load them."""
         from offchain.models.sources import materialize, resolve
 
-        resolved = resolve(spec, source)
-        location = materialize(resolved, progress=progress)
+        location = materialize(resolve(spec, source), progress=progress)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        dev, dtype = pick_device(device)
-        local = {"local_files_only": True} if resolved.offline else {}
-        tokenizer = AutoTokenizer.from_pretrained(location, **local)
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, **local)
-        model.to(dev).eval()
+        choice = resolve_device(device)
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=choice.torch_dtype(), local_files_only=True)
+        model.to(choice.torch_device()).eval()
         return cls(spec.name, model, tokenizer, stop_at_newline=spec.stop_at_newline,
-                   decoding=decoding)
+                   decoding=(decoding or DecodingConfig()).with_defaults(spec),
+                   chat=spec.chat_template != "none", device=choice)
 
     @property
     def has_chat_template(self) -> bool:
-        return bool(getattr(self.tokenizer, "chat_template", None))
+        return self.chat and bool(getattr(self.tokenizer, "chat_template", None))
 
     def _clip(self, text: str) -> str:
         ids = self.tokenizer.encode(text, add_special_tokens=False)
         limit = self.decoding.max_context_tokens
         return text if len(ids) <= limit else self.tokenizer.decode(ids[:limit])
 
-    def _wrap(self, user: str, base_prompt: str) -> str:
+    def _wrap(self, user: str, plain: str) -> str:
         if not self.has_chat_template:
-            return base_prompt
+            return plain
         messages = [{"role": "user", "content": user}]
         return str(self.tokenizer.apply_chat_template(messages, tokenize=False,
                                                       add_generation_prompt=True))
 
     def format_prompt(self, record: PromptRecord) -> str:
         """The prompt for a record, from its task's template."""
-        if record.task == "extractive_qa":
-            if record.context is None or record.question is None:
-                raise ConfigError(f"extractive_qa record needs context and question: {record!r}")
-            context = self._clip(record.context)
-            user = f"{QA_INSTRUCTION}\n\nContext: {context}\n\nQuestion: {record.question}"
-            return self._wrap(user, f"Context: {context}\nQuestion: {record.question}\nAnswer:")
-        if record.task == "summarization":
-            article = self._clip(record.context or record.input)
-            user = f"{SUMMARY_INSTRUCTION}\n\nArticle: {article}"
-            return self._wrap(user, f"Article: {article}\n\nSummary in 3 sentences:")
-        raise ConfigError(f"no prompt template for task {record.task!r}")
+        if self.has_chat_template:
+            return self._wrap(user_message(record, self._clip), "")
+        return base_prompt(record, self._clip)
 
     def format_text(self, text: str) -> str:
         """Free text as a prompt (a single user turn when there is a chat template)."""
@@ -182,7 +171,7 @@ class Generator:
         prompt_len = enc["input_ids"].shape[1]
         eos = self.model.generation_config.eos_token_id
         eos_ids = {eos} if isinstance(eos, int) else set(eos or [tok.eos_token_id])
-        sampling = cfg.temperature > 0
+        sampling = bool(cfg.temperature)
         gen_cfg = GenerationConfig(
             max_new_tokens=max_new_tokens or cfg.max_new_tokens, do_sample=sampling,
             temperature=cfg.temperature if sampling else None,

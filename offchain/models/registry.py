@@ -1,22 +1,17 @@
 """Registries of generators and evaluators keyed by short name.
 
 A duplicate name raises DuplicateNameError; an unknown one raises UnknownNameError with a
-"did you mean" hint. Loading goes through `load_generator` / `load_evaluator`, which import torch
-and friends only when called.
+"did you mean" hint. The registries hold specs only: loading is `offchain.models.loading`, and
+names that are not catalogued (``hf:``, paths, ``openai:``) are `offchain.models.refs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from offchain.errors import DuplicateNameError, UnknownNameError
-from offchain.models.catalog import BUILTIN_EVALUATORS, BUILTIN_GENERATORS
+from offchain.models.catalog import BUILTIN_EVALUATORS, BUILTIN_GENERATORS, PAPER_EVALUATORS, PAPER_GENERATORS
 from offchain.models.specs import ModelSpec
-
-if TYPE_CHECKING:
-    from offchain.models.evaluators import Evaluator
-    from offchain.models.generators import Generator
 
 
 class Registry:
@@ -40,8 +35,9 @@ class Registry:
         except KeyError:
             raise UnknownNameError(self.family, name, list(self._specs)) from None
 
-    def names(self) -> list[str]:
-        return list(self._specs)
+    def names(self, pool: str | None = None) -> list[str]:
+        """Registered names, in registration order; only those of ``pool`` when given."""
+        return [n for n, s in self._specs.items() if pool is None or s.pool == pool]
 
     def __contains__(self, name: object) -> bool:
         return name in self._specs
@@ -55,9 +51,9 @@ class Registry:
 
 GENERATORS = Registry("generator")
 EVALUATORS = Registry("evaluator")
-for _spec in BUILTIN_GENERATORS:
+for _spec in BUILTIN_GENERATORS + PAPER_GENERATORS:
     GENERATORS.register(_spec)
-for _spec in BUILTIN_EVALUATORS:
+for _spec in BUILTIN_EVALUATORS + PAPER_EVALUATORS:
     EVALUATORS.register(_spec)
 
 
@@ -69,7 +65,7 @@ def register_generator(spec: ModelSpec) -> ModelSpec:
 
 
 def register_evaluator(spec: ModelSpec) -> ModelSpec:
-    """Register an evaluator (kind ``bi-encoder`` or ``cross-encoder``)."""
+    """Register an evaluator (kind ``bi-encoder``, ``cross-encoder`` or ``composite``)."""
     if not spec.is_evaluator:
         raise ValueError(f"{spec.name!r} is a generator, not an evaluator")
     return EVALUATORS.register(spec)
@@ -86,23 +82,3 @@ def get_spec(name: str) -> ModelSpec:
 
 def all_specs() -> list[ModelSpec]:
     return list(GENERATORS) + list(EVALUATORS)
-
-
-def load_generator(name: str, **kwargs: Any) -> Generator:
-    """Load a registered generator (see `Generator.load` for the keyword arguments)."""
-    spec = GENERATORS.get(name)
-    if spec.factory is not None:
-        return spec.factory(spec, **kwargs)
-    from offchain.models.generators import Generator
-
-    return Generator.load(spec, **kwargs)
-
-
-def load_evaluator(name: str, **kwargs: Any) -> Evaluator:
-    """Load a registered evaluator (see `load_builtin_evaluator` for the keyword arguments)."""
-    spec = EVALUATORS.get(name)
-    if spec.factory is not None:
-        return spec.factory(spec, **kwargs)
-    from offchain.models.evaluators import load_builtin_evaluator
-
-    return load_builtin_evaluator(spec, **kwargs)

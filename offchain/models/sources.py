@@ -1,7 +1,9 @@
 """Where a model's weights come from: packaged weights (offline), a hub id (online), a local path.
 
-``resolve(spec, source)`` picks the source; ``materialize(resolved)`` turns it into something
-``from_pretrained`` can load. GGUF weights (packaged or local) are converted once into dense
+``resolve(spec, source)`` picks the source; ``materialize(resolved)`` turns it into a local
+directory that ``from_pretrained`` / sentence-transformers load with ``local_files_only``: a hub
+model's cached or freshly downloaded snapshot (`offchain.models.hub`), a package's files, a path.
+GGUF weights (packaged or local) are converted once into dense
 safetensors + tokenizer under ``cache_root()/models/<name>/``: the GGUF is loaded with
 ``gguf_file=``, its quantizer dropped, the weights cast to bfloat16 (the 4-bit values lose
 nothing that matters) and saved. The result is written to a temporary directory and renamed into
@@ -75,15 +77,16 @@ def resolve(spec: ModelSpec, source: str = "auto") -> ResolvedSource:
 
 
 def materialize(resolved: ResolvedSource, *, progress: bool = True) -> str:
-    """A hub id or local directory ready for ``from_pretrained`` / sentence-transformers.
+    """A local directory ready for ``from_pretrained`` / sentence-transformers (``local_files_only``).
 
-    Converts GGUF and extracts split archives on first use (cached); returns at once after that.
-    Sets ``HF_HUB_OFFLINE=1`` for offline sources so no library tries the network.
+    Downloads a hub snapshot, converts GGUF and extracts split archives on first use (cached);
+    returns at once after that. An uncached hub model offline is a one-line HubModelUnavailable.
     """
-    if resolved.kind == "hub":
-        return resolved.location
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     spec = resolved.spec
+    if resolved.kind == "hub":
+        from offchain.models.hub import snapshot
+
+        return str(snapshot(resolved.location, spec.name))
     if resolved.kind == "path":
         path = Path(resolved.location)
         if path.is_dir():
@@ -92,9 +95,9 @@ def materialize(resolved: ResolvedSource, *, progress: bool = True) -> str:
             raise ConfigError(f"{path}: expected a model directory or a .gguf file")
         stat = path.stat()
         key = hashlib.sha256(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-        out = model_cache_dir(f"{spec.name}-local-{key}")
+        out = model_cache_dir(f"local-{path.stem}-{key}")
         provenance = {"source": str(path), "size": stat.st_size}
-        return str(_build(out, provenance, lambda tmp: _convert_gguf([path], tmp, progress)))
+        return str(build_once(out, provenance, lambda tmp: _convert_gguf([path], tmp, progress)))
 
     pkg = packages.package_for(resolved.location)
     parts = packages.part_paths(pkg.model)
@@ -103,8 +106,8 @@ def materialize(resolved: ResolvedSource, *, progress: bool = True) -> str:
     out = model_cache_dir(spec.name)
     provenance = {"requirements": list(pkg.requirements), "layout": pkg.layout}
     if pkg.layout == "split_zip":
-        return str(_build(out, provenance, lambda tmp: _extract_split_zip(parts, tmp, progress)))
-    return str(_build(out, provenance, lambda tmp: _convert_gguf(parts, tmp, progress)))
+        return str(build_once(out, provenance, lambda tmp: _extract_split_zip(parts, tmp, progress)))
+    return str(build_once(out, provenance, lambda tmp: _convert_gguf(parts, tmp, progress)))
 
 
 def model_cache_dir(name: str) -> Path:
@@ -112,7 +115,7 @@ def model_cache_dir(name: str) -> Path:
     return packages.cache_root() / "models" / name
 
 
-def _build(out: Path, provenance: dict[str, object], make: Callable[[Path], None]) -> Path:
+def build_once(out: Path, provenance: dict[str, object], make: Callable[[Path], None]) -> Path:
     """Return ``out`` if it holds a build with the same provenance, else build it atomically."""
     marker = out / _MARKER
     if marker.exists():

@@ -3,16 +3,33 @@
 import pytest
 
 from offchain.errors import DuplicateNameError, UnknownNameError
-from offchain.models import EVALUATORS, GENERATORS, ModelSpec, Registry, get_spec, packages
+from offchain.models import EVALUATORS, GENERATORS, ModelSpec, Registry, all_specs, get_spec, packages
 
 
 def test_builtin_names():
-    assert set(GENERATORS.names()) == {"smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b",
-                                       "qwen2.5-coder-1.5b"}
-    assert set(EVALUATORS.names()) == {"minilm-l6", "mpnet-base", "ce-minilm-l12", "composite"}
+    assert GENERATORS.names("packaged") == ["smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+    assert EVALUATORS.names("packaged") == ["minilm-l6", "mpnet-base", "ce-minilm-l12", "composite"]
     assert get_spec("smollm2-135m").hub_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert get_spec("ce-minilm-l12").kind == "cross-encoder"
-    assert get_spec("gemma3-270m").stop_at_newline
+    assert get_spec("gemma3-270m").stop_at_newline and get_spec("gemma3-270m").chat_template == "none"
+
+
+def test_paper_pool_is_catalogued_by_hub_id_with_the_papers_decoding():
+    hub_ids = {s.name: s.hub_id for s in all_specs() if s.pool == "paper"}
+    assert hub_ids == {
+        "tinyllama-1.1b": "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "qwen2-1.5b": "Qwen/Qwen2-1.5B-Instruct",
+        "gemma2-2b": "google/gemma-2-2b-it", "phi3-mini": "microsoft/Phi-3-mini-4k-instruct",
+        "llama3.2-3b": "meta-llama/Llama-3.2-3B-Instruct",
+        "ce-minilm-l6": "cross-encoder/ms-marco-MiniLM-L-6-v2", "ce-deberta": "cross-encoder/nli-deberta-v3-small",
+        "sts-distilroberta": "sentence-transformers/stsb-distilroberta-base-v2",
+    }
+    for name in GENERATORS.names("paper"):
+        spec = get_spec(name)
+        # nucleus sampling at a moderate temperature, in the model's own chat template, from the hub
+        assert 0 < spec.temperature < 1 and 0 < spec.top_p < 1 and spec.chat_template == "tokenizer"
+        assert spec.origin == "hub" and spec.package is None
+    assert get_spec("ce-deberta").score_label == "entailment"
+    assert [get_spec(n).kind for n in EVALUATORS.names("paper")] == ["cross-encoder", "cross-encoder", "bi-encoder"]
 
 
 def test_duplicate_name_raises():

@@ -17,7 +17,7 @@ def test_failed_build_leaves_nothing_behind(tmp_path):
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError):
-        sources._build(out, {"v": 1}, boom)
+        sources.build_once(out, {"v": 1}, boom)
     assert not out.exists()
     assert list((tmp_path / "models").iterdir()) == []
 
@@ -30,10 +30,10 @@ def test_build_is_cached_until_provenance_changes(tmp_path):
         calls.append(tmp)
         (tmp / "weights").write_text(str(len(calls)))
 
-    sources._build(out, {"v": 1}, make)
-    sources._build(out, {"v": 1}, make)
+    sources.build_once(out, {"v": 1}, make)
+    sources.build_once(out, {"v": 1}, make)
     assert len(calls) == 1
-    sources._build(out, {"v": 2}, make)
+    sources.build_once(out, {"v": 2}, make)
     assert len(calls) == 2 and (out / "weights").read_text() == "2"
 
 
