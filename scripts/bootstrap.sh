@@ -36,3 +36,15 @@ fi
 if [[ "${POQ_SKIP_MODELS:-}" != 1 && -x scripts/install-models.sh ]]; then
   PYTHON=.venv/bin/python scripts/install-models.sh
 fi
+
+# --- `poq dashboard`'s browser test (issue 13): Debian's chromium and chromium-driver. ----------
+# tests/integration/test_dashboard.py drives them with selenium; under CI it fails without them.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing chromium and chromium-driver (the dashboard's browser test)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "bootstrap: no chromium/chromedriver and no root apt-get: the dashboard's browser test will skip" >&2
+  fi
+fi

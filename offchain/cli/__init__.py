@@ -28,6 +28,7 @@ _SUBCOMMANDS = {
     "agent": "offchain.cli.agent_cmds:agent_group",
     "fleet": "offchain.cli.fleet_cmds:fleet_group",
     "demo": "offchain.cli.demo_cmds:demo_cmd",
+    "dashboard": "offchain.cli.dashboard_cmds:dashboard_cmd",
     "simulate": "offchain.cli.simulate_cmds:simulate_cmd",
     "eval": "offchain.cli.eval_cmds:eval_group",
     "report": "offchain.cli.report_cmds:report_cmd",

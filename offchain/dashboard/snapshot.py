@@ -1,0 +1,327 @@
+"""Every chain read of the dashboard, in one place: a JSON-able model of the deployment per block.
+
+The web layer (server, page, scripts) sees only what this module returns: plain dicts of strings,
+numbers and lists. When the contract's ABI changes, this module and `offchain.chain.history` follow
+it and nothing else does. Amounts in wei travel as exact decimal strings (`eth_text`), because a
+JavaScript number cannot hold 18 digits; rewards are floats in reward units (WAD / 1e18).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from offchain.chain.client import PoQClient
+from offchain.chain.connect import connect, short_reason
+from offchain.chain.history import (
+    EventLog,
+    TaskTrail,
+    contract_accounting,
+    cumulative_rewards,
+    settlements,
+    task_trails,
+    trust_updates,
+)
+from offchain.chain.manifest import manifest_path
+from offchain.chain.views import node_rows, task_story
+from offchain.errors import PoQError, RpcUnavailable, one_line
+from offchain.protocol import AGGREGATIONS, TRUST_RULES, WAD
+from offchain.protocol.params import WAD_FIELDS
+from offchain.protocol.types import Phase, Role, from_score_units
+
+log = logging.getLogger("poq.dashboard")
+LATEST_TASKS = 12  # rows in the "latest tasks" table
+PHASE_NAMES = [p.label for p in Phase if p is not Phase.NONE]
+
+
+def eth_text(wei: int) -> str:
+    """Wei as an exact decimal ETH string ("1.5", "-0.000001", "0"): no rounding, no float."""
+    sign = "-" if wei < 0 else ""
+    whole, frac = divmod(abs(int(wei)), 10**18)
+    fraction = f"{frac:018d}".rstrip("0")
+    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+
+
+def _short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}"
+
+
+def _label(model: str, address: str) -> str:
+    """How the page names a node: its model and a short address (several nodes may run one model)."""
+    return f"{model} {_short(address)}"
+
+
+class ChainSource:
+    """A read-only view of one deployment that follows its manifest and caches one snapshot per block.
+
+    The client connects lazily: until the chain answers and `<deployments>/<chainId>.json` names a
+    contract that exists, `snapshot()` says what is missing (status "waiting"). A new manifest (a
+    redeploy) or a chain that went back in height reconnects from scratch. Reads are serialized by a
+    lock, so concurrent requests never build the same block twice.
+    """
+
+    def __init__(self, rpc_url: str, deployments_dir: Path | str = Path("deployments")) -> None:
+        self.rpc_url = rpc_url
+        self.deployments_dir = Path(deployments_dir)
+        self._lock = threading.Lock()
+        self._connection: tuple[PoQClient, EventLog] | None = None
+        self._manifest: tuple[int, int] | None = None  # the manifest file the connection was made from
+        self._cached: tuple[tuple[str, int], dict[str, Any]] | None = None
+        self._live_once = False  # a snapshot was built: a later failure is an error, not a wait
+
+    # ------------------------------------------------------------------ connection
+
+    def connection(self) -> tuple[PoQClient, EventLog]:
+        """The client and its event log; connects (or reconnects after a redeploy) first. Raises PoQError."""
+        if self._connection is not None and self._stamp(self._connection[0].manifest.chain_id) != self._manifest:
+            self._connection = None
+        if self._connection is None:
+            client = PoQClient.connect(self.rpc_url, None, self.deployments_dir)
+            self._manifest = self._stamp(client.manifest.chain_id)
+            self._connection = client, EventLog(client)
+        return self._connection
+
+    def check(self) -> str:
+        """Connect once (one-line PoQError when the RPC URL or the manifest is wrong); the address."""
+        with self._lock:
+            return self.connection()[0].address
+
+    def alive(self) -> bool:
+        """Whether anything answers JSON-RPC at the URL (no manifest needed)."""
+        try:
+            connect(self.rpc_url, timeout=2.0)
+        except PoQError:
+            return False
+        return True
+
+    def head(self) -> int:
+        """The chain's latest block number (raises PoQError when the chain does not answer)."""
+        with self._lock:
+            return self._head(self.connection()[0])
+
+    def _head(self, client: PoQClient) -> int:
+        try:
+            return int(client.w3.eth.block_number)
+        except Exception as exc:  # requests, OSError and web3 errors alike: the chain went away
+            self._connection = None
+            raise RpcUnavailable(self.rpc_url, short_reason(exc)) from None
+
+    def _stamp(self, chain_id: int) -> tuple[int, int] | None:
+        """The manifest file's (mtime, size): a redeploy rewrites it."""
+        try:
+            stat = manifest_path(chain_id, self.deployments_dir).stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    # ------------------------------------------------------------------ the model
+
+    def snapshot(self) -> dict[str, Any]:
+        """The dashboard's whole model at the latest block, or {"status": "waiting"|"error", ...}."""
+        with self._lock:
+            try:
+                client, events = self.connection()
+                head = self._head(client)
+                if head + 1 < events.next_block:  # the chain was reset under us: start over
+                    self._connection = None
+                    client, events = self.connection()
+                key = (client.address, head)
+                if self._cached is None or self._cached[0] != key:
+                    self._cached = (key, {**build_snapshot(client, events, head), "rpc_url": self.rpc_url})
+                self._live_once = True
+                return self._cached[1]
+            except Exception as exc:  # the page reports it and keeps polling; the next block may heal it
+                if not isinstance(exc, PoQError):
+                    log.exception("dashboard: reading the chain failed")
+                status = "error" if self._live_once else "waiting"
+                self._connection = None
+                self._cached = None
+                message = str(exc) if isinstance(exc, PoQError) else one_line(exc)
+                return {"status": status, "error": message, "rpc_url": self.rpc_url}
+
+    def task(self, task_id: int) -> dict[str, Any] | None:
+        """One task's page model, or None when no such task exists (raises PoQError off chain)."""
+        with self._lock:
+            return task_page(self.connection()[0], task_id)
+
+
+def task_page(client: PoQClient, task_id: int) -> dict[str, Any] | None:
+    """One task's page model (texts, panel, scores, Q, rewards), or None when no such task exists."""
+    if not 1 <= task_id <= int(client.call("taskCount")):
+        return None
+    story = task_story(client, task_id)
+    labels = {row.address: _label(row.model, row.address) for row in node_rows(client)}
+    quality = story["quality"]
+    return {
+        "status": "live",
+        "task_id": task_id,
+        "phase": story["phase"],
+        "settled": story["phase"] in ("Finalized", "Expired"),
+        "kind": story["task_kind"],
+        "requester": story["requester"],
+        "node": {"address": story["node"], "label": labels.get(story["node"], _short(story["node"]))},
+        "fee_eth": eth_text(story["fee_wei"]),
+        "texts": {key: story[key] for key in ("input", "output", "reference")},
+        "panel": [
+            {
+                "address": seat["address"],
+                "label": labels.get(seat["address"], _short(seat["address"])),
+                "state": "revealed" if seat["revealed"] else ("committed" if seat["committed"] else "silent"),
+                "score": seat["score"],
+            }
+            for seat in story["evaluators"]
+        ],
+        "quality": quality,
+        "rewards": [
+            {"address": a, "label": labels.get(a, _short(a)), "reward": r["reward"], "eth": eth_text(r["wei"])}
+            for a, r in story["rewards"].items()
+        ],
+    }
+
+
+def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any]:
+    """The dashboard's model at block `head`: nodes, tasks by phase, latest tasks, plots, parameters,
+    accounting. `log` is read up to `head` first."""
+    log.refresh(head)
+    params = client.params()
+    rows = node_rows(client)
+    labels = {row.address: _label(row.model, row.address) for row in rows}
+    trails = task_trails(log)
+    phases = _phases(client, trails)
+    nodes = [
+        {
+            "address": row.address,
+            "label": labels[row.address],
+            "role": row.role,
+            "model": row.model,
+            "status": row.status,
+            "stake_eth": eth_text(row.stake_wei),
+            "balance_eth": eth_text(row.balance_wei),
+            "cumulative_reward": row.cumulative_reward,
+            "average_reward": row.average_reward,
+            "jobs": row.jobs,
+            "latency_ms": row.latency_ms,
+            "cost": int(client.call("normalizedCost", row.address)) / WAD,
+            "trust": row.trust,
+        }
+        for row in rows
+    ]
+    deployed = client.manifest.block_number
+    return {
+        "status": "live",
+        "block": head,
+        "contract": {
+            "address": client.address,
+            "chain_id": client.manifest.chain_id,
+            "deployed_block": deployed,
+        },
+        "nodes": nodes,
+        "phases": {name: list(phases.values()).count(name) for name in PHASE_NAMES},
+        "tasks": [_task_row(trails[i], phases[i], labels) for i in sorted(trails, reverse=True)[:LATEST_TASKS]],
+        "task_count": len(trails),
+        "reward_history": _reward_history(log, labels, deployed, head),
+        "reward_vs_cost": _reward_vs_cost(nodes),
+        "trust_history": _trust_history(log, nodes, params, deployed, head),
+        "params": _params_table(params),
+        "accounting": {
+            key.replace("_wei", "_eth"): eth_text(value)
+            for key, value in contract_accounting(client, log, [r.address for r in rows]).as_dict().items()
+        },
+    }
+
+
+def _phases(client: PoQClient, trails: dict[int, TaskTrail]) -> dict[int, str]:
+    """task id -> phase: settled tasks from their events, the others by the contract's `phaseOf`."""
+    return {
+        task_id: trail.settled or Phase(int(client.call("phaseOf", task_id)[0])).label
+        for task_id, trail in trails.items()
+    }
+
+
+def _task_row(trail: TaskTrail, phase: str, labels: dict[str, str]) -> dict[str, Any]:
+    """One row of the latest-tasks table."""
+    return {
+        "task_id": trail.task_id,
+        "phase": phase,
+        "opened_block": trail.opened_block,
+        "settled_block": trail.settled_block,
+        "node": labels.get(trail.node, _short(trail.node)),
+        "panel": [
+            {
+                "label": labels.get(e, _short(e)),
+                "score": from_score_units(trail.scores[e]) if e in trail.scores else None,
+            }
+            for e in trail.panel
+        ],
+        "quality": trail.quality_wad / WAD if trail.quality_wad is not None else None,
+        "rewards": [{"label": labels.get(a, _short(a)), "reward": r / WAD} for a, r in trail.rewards.items()],
+    }
+
+
+def _reward_history(log: EventLog, labels: dict[str, str], start: int, head: int) -> list[dict[str, Any]]:
+    """Per node, cumulative reward (reward units) at each block it was paid in, from 0 at the
+    deployment to its latest value at `head` (steps, so every line reaches the present)."""
+    series = cumulative_rewards(settlements(log))
+    out = []
+    for address, label in labels.items():
+        points = [[start, 0.0], *([block, total / WAD] for block, total in series.get(address, []))]
+        points.append([head, points[-1][1]])
+        out.append({"address": address, "label": label, "points": points})
+    return out
+
+
+def _reward_vs_cost(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The paper's Table 4 as points: per role, each node's normalized cost C against its average
+    reward per job (nodes without a job yet are left out)."""
+    return [
+        {
+            "role": role.label,
+            "points": [
+                {"label": n["label"], "cost": n["cost"], "average_reward": n["average_reward"], "jobs": n["jobs"]}
+                for n in nodes
+                if n["role"] == role.label and n["jobs"]
+            ],
+        }
+        for role in (Role.INFERENCE, Role.EVALUATOR)
+    ]
+
+
+def _trust_history(
+    log: EventLog, nodes: list[dict[str, Any]], params: dict[str, int], start: int, head: int
+) -> list[dict[str, Any]] | None:
+    """Per evaluator, its trust weight over blocks; None when the deployment does not weight by trust."""
+    if AGGREGATIONS[params["aggregation"]] != "trust":
+        return None
+    updates: dict[str, list[list[float]]] = {}
+    for point in trust_updates(log):
+        updates.setdefault(point.evaluator, []).append([point.block, point.weight_wad / WAD])
+    out = []
+    for node in nodes:
+        if node["role"] != Role.EVALUATOR.label:
+            continue
+        points = [[start, params["trustInitial"] / WAD], *updates.get(node["address"], [])]
+        points.append([head, points[-1][1]])
+        out.append({"address": node["address"], "label": node["label"], "points": points})
+    return out
+
+
+def _params_table(params: dict[str, int]) -> list[dict[str, str]]:
+    """The deployment's parameters, each with its raw value and a readable one."""
+    rows = []
+    for name, value in params.items():
+        if name in WAD_FIELDS:
+            shown = f"{value / WAD:g}"
+        elif name == "aggregation":
+            shown = AGGREGATIONS[value]
+        elif name == "trustRule":
+            shown = TRUST_RULES[value]
+        elif name in {"rewardUnit", "minStake"}:
+            shown = f"{eth_text(value)} ETH"
+        elif name.endswith(("Window", "Delay", "Length")):
+            shown = f"{value} s"
+        else:
+            shown = str(value)
+        rows.append({"name": name, "value": str(value), "shown": shown})
+    return rows

@@ -1,0 +1,226 @@
+// The PoQ dashboard's page script: renders the JSON model of offchain/dashboard/snapshot.py and keeps
+// it live by polling /api/snapshot (or /api/task/<id>) every poll_ms. It redraws only when the block
+// number changed. Every chain-provided string goes in through textContent, never as HTML.
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("poq-data").textContent);
+  const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777",
+                   "#4b5563", "#65a30d", "#7c3aed", "#0d9488"];
+  const charts = {};
+
+  // ------------------------------------------------------------------ small helpers
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(props || {}).forEach(([key, value]) => {
+      if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "className") node.className = value;
+      else node.setAttribute(key, value);
+    });
+    children.flat().forEach((child) => {
+      node.append(child instanceof Node ? child : document.createTextNode(child == null ? "" : String(child)));
+    });
+    return node;
+  }
+
+  function num(value, digits) {
+    return value == null ? "–" : Number(value).toFixed(digits);
+  }
+
+  function signed(value, digits) {
+    return value == null ? "–" : (value >= 0 ? "+" : "") + Number(value).toFixed(digits);
+  }
+
+  function replaceRows(tbody, rows) {
+    tbody.replaceChildren(...rows);
+  }
+
+  function setStatus(text, state) {
+    const badge = document.getElementById("status");
+    badge.textContent = text;
+    badge.dataset.state = state;
+  }
+
+  function colorOf(index) {
+    return PALETTE[index % PALETTE.length];
+  }
+
+  // ------------------------------------------------------------------ the index page
+
+  function renderSummary(snap) {
+    const c = snap.contract;
+    document.getElementById("summary").replaceChildren(
+      el("span", {}, "contract ", el("code", {}, c.address)),
+      el("span", {}, "chain ", el("b", {}, c.chain_id)),
+      el("span", {}, "block ", el("b", { id: "block" }, snap.block)),
+      el("span", {}, "deployed at block ", el("b", {}, c.deployed_block)),
+      el("span", {}, "RPC ", el("code", {}, snap.rpc_url)),
+    );
+  }
+
+  function renderNodes(nodes) {
+    replaceRows(document.querySelector("#nodes tbody"), nodes.map((n) => el("tr", { dataset: { address: n.address } },
+      el("td", { className: "address", title: n.address }, n.address.slice(0, 10) + "…"),
+      el("td", { className: "role" }, n.role),
+      el("td", {}, n.model),
+      el("td", {}, n.status),
+      el("td", { className: "num stake" }, n.stake_eth),
+      el("td", { className: "num balance" }, n.balance_eth),
+      el("td", { className: "num" }, signed(n.cumulative_reward, 3)),
+      el("td", { className: "num" }, signed(n.average_reward, 3)),
+      el("td", { className: "num jobs" }, n.jobs),
+      el("td", { className: "num" }, num(n.latency_ms, 1)),
+      el("td", { className: "num" }, num(n.cost, 3)),
+      el("td", { className: "num" }, num(n.trust, 3)),
+    )));
+    if (!nodes.length) replaceRows(document.querySelector("#nodes tbody"), [el("tr", {}, el("td", { colspan: 12 }, "no nodes registered yet"))]);
+  }
+
+  function renderPhases(phases) {
+    document.getElementById("phases").replaceChildren(...Object.entries(phases).map(([phase, count]) =>
+      el("li", { dataset: { phase: phase, count: count }, className: count ? "busy" : "" },
+        el("span", { className: "phase-name" }, phase), el("span", { className: "phase-count" }, count))));
+  }
+
+  function renderAccounting(a) {
+    const rows = [["stakes", a.stakes_eth], ["balances", a.balances_eth], ["escrow (unsettled fees)", a.escrow_eth],
+                  ["slashed reserve", a.slashed_eth], ["owed in all", a.owed_eth], ["contract holds", a.held_eth],
+                  ["difference", a.difference_eth]];
+    replaceRows(document.querySelector("#accounting tbody"), rows.map(([name, value]) =>
+      el("tr", { className: name === "difference" ? (value === "0" ? "ok" : "bad") : "" },
+        el("th", {}, name), el("td", { className: "num" }, value + " ETH"))));
+  }
+
+  function renderTasks(snap) {
+    document.getElementById("task-count").textContent = "(" + snap.task_count + " in all)";
+    replaceRows(document.querySelector("#tasks tbody"), snap.tasks.map((t) => el("tr", { dataset: { taskId: t.task_id, phase: t.phase } },
+      el("td", {}, el("a", { href: "/task/" + t.task_id }, "#" + t.task_id)),
+      el("td", { className: "phase" }, t.phase),
+      el("td", { className: "num" }, t.opened_block),
+      el("td", {}, t.node),
+      el("td", { className: "panel" }, t.panel.map((seat) => el("div", {}, seat.label + ": " + num(seat.score, 1)))),
+      el("td", { className: "num quality" }, num(t.quality, 3)),
+      el("td", { className: "rewards" }, t.rewards.map((r) => el("div", {}, r.label + ": " + signed(r.reward, 3)))),
+    )));
+  }
+
+  function renderParams(params) {
+    document.getElementById("params").replaceChildren(...params.map((p) =>
+      el("div", { title: "raw value " + p.value }, el("dt", {}, p.name), el("dd", {}, p.shown))));
+  }
+
+  // ------------------------------------------------------------------ plots (Chart.js)
+
+  function lineSeries(series) {
+    return series.map((s, i) => ({
+      label: s.label, data: s.points.map(([x, y]) => ({ x: x, y: y })), stepped: true,
+      borderColor: colorOf(i), backgroundColor: colorOf(i), pointRadius: 2, borderWidth: 2,
+    }));
+  }
+
+  function costSeries(groups) {
+    const shapes = { Inference: "circle", Evaluator: "triangle" };
+    return groups.map((g, i) => ({
+      label: g.role, data: g.points.map((p) => ({ x: p.cost, y: p.average_reward, name: p.label, jobs: p.jobs })),
+      pointStyle: shapes[g.role] || "rect", pointRadius: 7, borderColor: colorOf(i * 3), backgroundColor: colorOf(i * 3) + "99",
+    }));
+  }
+
+  function drawChart(id, type, datasets, xTitle, yTitle, tooltip) {
+    if (typeof Chart === "undefined") return;  // the page still works without its plots
+    if (charts[id]) {
+      charts[id].data.datasets = datasets;
+      charts[id].update("none");
+      return;
+    }
+    charts[id] = new Chart(document.getElementById(id), {
+      type: type,
+      data: { datasets: datasets },
+      options: {
+        animation: false, maintainAspectRatio: false, parsing: true,
+        scales: { x: { type: "linear", bounds: "data", title: { display: true, text: xTitle } }, y: { title: { display: true, text: yTitle } } },
+        plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } }, tooltip: tooltip ? { callbacks: { label: tooltip } } : {} },
+      },
+    });
+  }
+
+  function renderPlots(snap) {
+    drawChart("plot-rewards", "line", lineSeries(snap.reward_history), "block", "cumulative reward (units)");
+    drawChart("plot-cost", "scatter", costSeries(snap.reward_vs_cost), "normalized cost C", "average reward per job",
+      (ctx) => ctx.raw.name + ": C " + num(ctx.raw.x, 3) + ", " + signed(ctx.raw.y, 3) + " over " + ctx.raw.jobs + " jobs");
+    const trust = document.getElementById("trust-figure");
+    trust.hidden = !snap.trust_history;
+    if (snap.trust_history) drawChart("plot-trust", "line", lineSeries(snap.trust_history), "block", "trust weight w");
+  }
+
+  function renderIndex(snap) {
+    renderSummary(snap);
+    renderNodes(snap.nodes);
+    renderPhases(snap.phases);
+    renderAccounting(snap.accounting);
+    renderTasks(snap);
+    renderParams(snap.params);
+    renderPlots(snap);
+    document.body.dataset.block = snap.block;
+  }
+
+  // ------------------------------------------------------------------ the task page
+
+  function renderTask(task) {
+    document.getElementById("task-summary").replaceChildren(
+      el("span", {}, "task ", el("b", {}, "#" + task.task_id)),
+      el("span", {}, "phase ", el("b", { id: "task-phase" }, task.phase)),
+      el("span", {}, "node ", el("b", { title: task.node.address }, task.node.label)),
+      el("span", {}, "Q ", el("b", { id: "task-quality" }, num(task.quality, 4))),
+      el("span", {}, "fee ", el("b", {}, task.fee_eth + " ETH")),
+      el("span", {}, "kind ", el("b", {}, task.kind)),
+    );
+    ["input", "output", "reference"].forEach((key) => {
+      const text = task.texts[key];
+      const box = document.getElementById("text-" + key);
+      box.textContent = text == null ? "(not on chain yet)" : text;
+      box.classList.toggle("missing", text == null);
+    });
+    replaceRows(document.querySelector("#panel tbody"), task.panel.map((seat) =>
+      el("tr", {}, el("td", { title: seat.address }, seat.label), el("td", {}, seat.state), el("td", { className: "num" }, num(seat.score, 3)))));
+    replaceRows(document.querySelector("#rewards tbody"), task.rewards.map((r) =>
+      el("tr", {}, el("td", { title: r.address }, r.label), el("td", { className: "num" }, signed(r.reward, 4)), el("td", { className: "num" }, r.eth))));
+    document.body.dataset.phase = task.phase;
+  }
+
+  // ------------------------------------------------------------------ polling
+
+  let lastKey = null;
+
+  async function poll() {
+    const url = config.page === "task" ? "/api/task/" + config.task.task_id : "/api/snapshot";
+    try {
+      const response = await fetch(url, { cache: "no-store" });
+      const model = await response.json();
+      if (model.status !== "live") {
+        setStatus((model.status === "waiting" ? "waiting: " : "error: ") + model.error, model.status);
+      } else if (config.page === "task") {
+        renderTask(model);
+        setStatus(model.settled ? "settled" : "live", "live");
+        if (model.settled) return;  // a settled task never changes again
+      } else {
+        const key = model.contract.address + "@" + model.block;
+        if (key !== lastKey) renderIndex(model);
+        lastKey = key;
+        setStatus("live · block " + model.block + " · " + new Date().toLocaleTimeString(), "live");
+      }
+    } catch (err) {
+      setStatus("dashboard server unreachable", "error");
+    }
+    setTimeout(poll, config.poll_ms);
+  }
+
+  if (config.page === "task") {
+    renderTask(config.task);
+    if (config.task.settled) setStatus("settled", "live");
+    else setTimeout(poll, config.poll_ms);
+  } else if (config.page === "index") {
+    poll();
+  }
+})();
