@@ -33,8 +33,23 @@ def eval_group() -> None:
 @click.option("--n-squad", type=click.IntRange(min=0), default=200, show_default=True)
 @click.option("--n-cnndm", type=click.IntRange(min=0), default=200, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--generators", default=None, help="Comma-separated generator names [default: installed].")
-@click.option("--evaluators", default=None, help="Comma-separated evaluator names [default: installed].")
+@click.option(
+    "--generators",
+    default=None,
+    help="Comma-separated: catalog names, a pool (paper, packaged), hf:ORG/NAME, local dirs or .gguf files, "
+    "openai:MODEL@URL [default: installed packaged ones].",
+)
+@click.option(
+    "--evaluators",
+    default=None,
+    help="Comma-separated: catalog names, a pool (paper, packaged), hf:ORG/NAME[#KIND], local dirs "
+    "[default: installed packaged ones].",
+)
+@click.option(
+    "--device",
+    default=None,
+    help="auto | cpu | cuda[:N]: half precision and bigger batches on a GPU [default: env POQ_DEVICE, else auto].",
+)
 @click.option(
     "--heavy-subset",
     type=click.IntRange(min=0),
@@ -42,7 +57,12 @@ def eval_group() -> None:
     show_default=True,
     help="Records per task a heavy generator answers when no GPU is present.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Generation batch (concurrent requests for openai: nodes) [default: 4 on CPU, 32 on a GPU].",
+)
 @click.option(
     "--max-new-tokens",
     type=click.IntRange(min=1),
@@ -59,7 +79,7 @@ def eval_group() -> None:
 @click.option(
     "--judge-model",
     default=None,
-    help="Model name at the endpoint, or the local generator [default: strongest installed].",
+    help="Model name at the endpoint, openai:MODEL@URL, or the local generator [default: strongest installed].",
 )
 @click.option(
     "--judge-samples",
@@ -85,8 +105,9 @@ def run_cmd(
     seed: int,
     generators: str | None,
     evaluators: str | None,
+    device: str | None,
     heavy_subset: int,
-    batch_size: int,
+    batch_size: int | None,
     max_new_tokens: int,
     judge_endpoint: str | None,
     judge_model: str | None,
@@ -98,6 +119,7 @@ def run_cmd(
 
     Torch uses POQ_TORCH_THREADS threads (default 1; set 2 or more on a quiet machine).
     """
+    from offchain.models.device import batch_for, resolve_device
     from simulation.pipeline import PipelineConfig, run_pipeline
     from simulation.pipeline.config import DEFAULT_CNNDM, DEFAULT_SQUAD, parse_stages
     from simulation.pipeline.progress import RichReporter
@@ -112,7 +134,8 @@ def run_cmd(
         generators=_names(generators),
         evaluators=_names(evaluators),
         heavy_subset=heavy_subset,
-        batch_size=batch_size,
+        batch_size=batch_size or batch_for(4, resolve_device(device)),
+        device=device,
         max_new_tokens=max_new_tokens,
         judge_endpoint=judge_endpoint,
         judge_model=judge_model,

@@ -39,8 +39,9 @@ STAGE_FILES: dict[str, str] = {
     "costs": COSTS_FILE,
 }
 
-EVALUATOR_BATCH = {"cross-encoder": 32, "bi-encoder": 64}
-"""Evaluator batch sizes for scoring and profiling, as in the paper."""
+EVALUATOR_BATCH = {"cross-encoder": 32, "bi-encoder": 64, "composite": 32}
+"""Evaluator batch sizes for profiling, as in the paper (scoring uses them too on the CPU, and
+`offchain.models.device.GPU_BATCH_FACTOR` times them on a GPU)."""
 
 
 def torch_threads() -> int:
@@ -99,19 +100,23 @@ class PipelineConfig:
     seed: int = 0
     """Seeds the task sample, the heavy subset, the judge samples and the profiling prompts."""
     generators: tuple[str, ...] = ()
-    """Inference nodes (registered generator names); empty: every installed generator."""
+    """Inference nodes: catalog names, a pool name (``paper``, ``packaged``), ``hf:ORG/NAME``, local
+    directories or .gguf files, ``openai:MODEL@URL``; empty: every installed packaged generator."""
     evaluators: tuple[str, ...] = ()
-    """Evaluator nodes; empty: every installed evaluator."""
+    """Evaluator nodes, named the same way (no ``openai:``); empty: every installed packaged evaluator."""
     heavy_subset: int = 50
     """Records (seeded, per task) a heavy generator answers when no GPU is present."""
     batch_size: int = 4
-    """Generation batch size."""
+    """Generation batch size (concurrent requests for an ``openai:`` node)."""
+    device: str | None = None
+    """``auto`` (CUDA when present), ``cpu`` or ``cuda[:N]``; None: env POQ_DEVICE, else auto."""
     max_new_tokens: int = 128
     """Summary token cap (QA answers use DecodingConfig.qa_max_new_tokens)."""
     judge_endpoint: str | None = None
     """OpenAI-compatible base URL (e.g. http://host:8000/v1); None: a local generator judges."""
     judge_model: str | None = None
-    """Endpoint model name, or the local generator to judge with (default: strongest installed)."""
+    """Endpoint model name, ``openai:MODEL@URL``, or the local generator to judge with (default:
+    strongest installed)."""
     judge_samples: int = 30
     """Judged answers per (task, model), a seeded sample."""
     profile_prompts: int = 20
@@ -132,7 +137,7 @@ class PipelineConfig:
 
 
 def installed_generators() -> list[str]:
-    """Registered generators whose weights are installed (packaged) — the default node set."""
+    """Packaged generators whose weights are installed — the default node set."""
     from offchain.models import GENERATORS
     from offchain.models.packages import is_installed
 
@@ -144,6 +149,24 @@ def installed_evaluators() -> list[str]:
     from offchain.models.packages import is_installed
 
     return [s.name for s in EVALUATORS if s.package and is_installed(s.package)]
+
+
+def model_names(given: Sequence[str], family: str) -> list[str]:
+    """``given`` with pool names (``paper``, ``packaged``) expanded in place and every reference checked
+    (one-line ConfigError); empty: the installed packaged models of ``family``."""
+    from offchain.models import EVALUATORS, GENERATORS, check_model
+    from offchain.models.catalog import POOLS
+
+    if not given:
+        return installed_generators() if family == "generator" else installed_evaluators()
+    registry = GENERATORS if family == "generator" else EVALUATORS
+    names: list[str] = []
+    for name in given:
+        for each in registry.names(name) if name in POOLS else [name]:
+            check_model(each, family)
+            if each not in names:
+                names.append(each)
+    return names
 
 
 def default_local_judge() -> str:

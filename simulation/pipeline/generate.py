@@ -13,26 +13,26 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from offchain.data import TASKS, Record, sample
-from offchain.models import GENERATORS
-from simulation.pipeline.config import GENERATIONS_FILE, PipelineConfig, installed_generators
+from simulation.pipeline.config import GENERATIONS_FILE, PipelineConfig, model_names
 from simulation.pipeline.progress import Reporter
 from simulation.pipeline.store import JsonlStore, Row, field_key
 
-GeneratorLoader = Callable[[str, Any], Any]
-"""``load(name, decoding) -> Generator`` (anything with ``generate_records``)."""
+GeneratorLoader = Callable[..., Any]
+"""``load(name, decoding, device=None) -> Generator`` (anything with ``generate_records``)."""
 
 
 def generations_store(config: PipelineConfig) -> JsonlStore:
     return JsonlStore(config.path(GENERATIONS_FILE), field_key("record", "node"))
 
 
-def load_real_generator(name: str, decoding: Any) -> Any:
-    """`offchain.models.load_generator` after applying POQ_TORCH_THREADS."""
+def load_real_generator(name: str, decoding: Any, device: str | None = None) -> Any:
+    """`offchain.models.load_generator` (after applying POQ_TORCH_THREADS, for in-process models)."""
     from offchain.models import load_generator
     from simulation.pipeline.config import set_torch_threads
 
-    set_torch_threads()
-    return load_generator(name, decoding=decoding, progress=False)
+    if not name.startswith("openai:"):
+        set_torch_threads()
+    return load_generator(name, decoding=decoding, device=device, progress=False)
 
 
 def has_gpu() -> bool:
@@ -42,11 +42,15 @@ def has_gpu() -> bool:
 
 
 def node_names(config: PipelineConfig) -> list[str]:
-    """The run's inference nodes: ``--generators`` or every installed generator (validated)."""
-    names = list(config.generators) or installed_generators()
-    for name in names:
-        GENERATORS.get(name)  # UnknownNameError with a hint
-    return names
+    """The run's inference nodes: ``--generators`` (pools expanded) or every installed generator."""
+    return model_names(config.generators, "generator")
+
+
+def is_heavy(name: str) -> bool:
+    """Catalogued as heavy (answers a subset on CPU); references outside the catalog are not."""
+    from offchain.models import GENERATORS
+
+    return name in GENERATORS and GENERATORS.get(name).heavy
 
 
 def planned_records(tasks: Sequence[Record], heavy: bool, gpu: bool, subset: int,
@@ -89,13 +93,13 @@ def run_generations(config: PipelineConfig, reporter: Reporter, tasks: Sequence[
                               seed=config.seed)
     produced = 0
     for name in node_names(config):
-        heavy = GENERATORS.get(name).heavy
+        heavy = is_heavy(name)
         planned = planned_records(tasks, heavy, heavy and gpu(), config.heavy_subset, config.seed)
         todo = [r for r in planned if (r.id, name) not in done]
         if not todo:
             reporter.note(f"generations: {name} has all {len(planned)} answers")
             continue
-        generator = load(name, decoding)
+        generator = load(name, decoding, config.device) if config.device else load(name, decoding)
         with reporter.bar(f"generate {name}", len(planned), len(planned) - len(todo)) as advance:
             for batch in batches(todo, config.batch_size):
                 outs = generator.generate_records(batch)

@@ -1,8 +1,9 @@
 """Stage ``judge``: an LLM grades a seeded sample of answers 0–10 with a short justification.
 
-The judge is an OpenAI-compatible chat endpoint (``--judge-endpoint``, called with urllib) or,
-without one, a local registered generator. Replies are parsed leniently (`parse_reply`: the first
-JSON object with a ``score``, else the first number), validated to [0, 10] and retried up to
+The judge is an OpenAI-compatible chat endpoint (``--judge-endpoint URL --judge-model NAME``, or
+``--judge-model openai:NAME@URL``; called through `offchain.models.endpoint.EndpointClient`, the same
+client as ``openai:`` generators) or, without one, a local generator. Replies are parsed leniently
+(`parse_reply`: the first JSON object with a ``score``, else the first number), validated to [0, 10] and retried up to
 ``RETRIES`` times (sampling on retries); failures are kept as rows with ``ok: false`` and counted.
 ``judge.jsonl`` rows: ``{record, node, task, judge, score, justification, attempts, ok, error}``.
 """
@@ -11,22 +12,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from offchain.data import TASKS, Record, sample
 from offchain.errors import ConfigError
+from offchain.protocol.types import SCORE_SCALE
 from simulation.pipeline.config import JUDGE_FILE, PipelineConfig, default_local_judge
 from simulation.pipeline.progress import Reporter
 from simulation.pipeline.store import JsonlStore, Row, field_key
 
 RETRIES = 2
-MAX_SCORE = 10.0
 EXCERPT_CHARS = 1500
 JUDGE_TOKENS = 64
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -97,7 +95,7 @@ def parse_reply(text: str) -> Verdict:
         score, why = _salvage(text)
     if score is None or not math.isfinite(score):
         raise JudgeReplyError(f"no score in reply {text[:80]!r}")
-    if not 0.0 <= score <= MAX_SCORE:
+    if not 0.0 <= score <= SCORE_SCALE:
         raise JudgeReplyError(f"score {score:g} outside [0, 10]")
     return Verdict(score, why[:300])
 
@@ -136,32 +134,33 @@ class LocalJudge:
 
 
 class EndpointJudge:
-    """An OpenAI-compatible ``/chat/completions`` endpoint (key from POQ_JUDGE_API_KEY or
-    OPENAI_API_KEY when set)."""
+    """An OpenAI-compatible chat endpoint (key from POQ_JUDGE_API_KEY or OPENAI_API_KEY when set).
+
+    A request that fails after the client's retries counts as a failed attempt (``last_error`` says
+    why); `judge_all` retries it with sampling.
+    """
+
+    KEY_ENVS = ("POQ_JUDGE_API_KEY", "OPENAI_API_KEY")
 
     def __init__(self, url: str, model: str, timeout: float = 60.0) -> None:
-        base = url.rstrip("/")
-        self.url = base if base.endswith("/chat/completions") else base + "/chat/completions"
-        self.name, self.timeout = model, timeout
-        self.key = os.environ.get("POQ_JUDGE_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        from offchain.models.endpoint import EndpointClient
+
+        # no client-side retries: judge_all retries a failed prompt itself (sampling on retries)
+        self.client = EndpointClient(url, key_envs=self.KEY_ENVS, timeout_s=timeout, retries=0)
+        self.url, self.name = self.client.url, model
         self.last_error = ""
 
     def ask(self, prompts: Sequence[str], attempt: int) -> list[str | None]:
         return [self._one(p, attempt) for p in prompts]
 
     def _one(self, prompt: str, attempt: int) -> str | None:
-        body = {"model": self.name, "temperature": 0.0 if attempt == 0 else 0.7, "max_tokens": 200,
-                "messages": [{"role": "user", "content": prompt}]}
-        headers = {"Content-Type": "application/json"}
-        if self.key:
-            headers["Authorization"] = f"Bearer {self.key}"
-        request = urllib.request.Request(self.url, json.dumps(body).encode(), headers)
+        from offchain.models.endpoint import EndpointError
+
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                data = json.load(response)
-            return str(data["choices"][0]["message"]["content"])
-        except (urllib.error.URLError, TimeoutError, KeyError, IndexError, TypeError, ValueError) as exc:
-            self.last_error = f"{type(exc).__name__}: {exc}"
+            return self.client.chat(self.name, prompt, max_tokens=200, temperature=0.0 if attempt == 0 else 0.7,
+                                    top_p=0.95).text
+        except EndpointError as exc:
+            self.last_error = str(exc)
             return None  # counts as a failed attempt
 
 
@@ -199,7 +198,13 @@ def judged_pairs(pairs: Sequence[tuple[Record, str]], n: int, seed: int) -> list
 
 
 def make_backend(config: PipelineConfig) -> JudgeBackend:
-    """The endpoint judge when configured, else the local generator (POQ_TORCH_THREADS applied)."""
+    """The endpoint judge when configured (``--judge-endpoint``, or ``--judge-model openai:NAME@URL``),
+    else the local generator, greedy first (POQ_TORCH_THREADS applied)."""
+    from offchain.models.refs import OPENAI, parse_ref
+
+    if config.judge_model and config.judge_model.startswith(OPENAI):
+        ref = parse_ref(config.judge_model, "generator")
+        return EndpointJudge(str(ref.url), ref.target)
     if config.judge_endpoint:
         if not config.judge_model:
             raise ConfigError("--judge-endpoint needs --judge-model (the endpoint's model name)")
@@ -208,8 +213,8 @@ def make_backend(config: PipelineConfig) -> JudgeBackend:
     from simulation.pipeline.generate import load_real_generator
 
     name = config.judge_model or default_local_judge()
-    return LocalJudge(name, load_real_generator(name, DecodingConfig(batch_size=config.batch_size,
-                                                                     seed=config.seed)))
+    decoding = DecodingConfig(batch_size=config.batch_size, seed=config.seed, temperature=0.0)
+    return LocalJudge(name, load_real_generator(name, decoding, config.device))
 
 
 def run_judge(config: PipelineConfig, reporter: Reporter, pairs: Sequence[tuple[Record, str]],

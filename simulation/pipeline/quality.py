@@ -16,20 +16,20 @@ from typing import Any
 
 from offchain.data import Record
 from offchain.metrics import f1_times_10, minmax
-from offchain.models import EVALUATORS
+from offchain.protocol.types import SCORE_SCALE
 from simulation.pipeline.config import (
     EVALUATIONS_FILE,
     EVALUATOR_BATCH,
     F1_FILE,
     SCORES_FILE,
     PipelineConfig,
-    installed_evaluators,
+    model_names,
 )
 from simulation.pipeline.progress import Reporter
 from simulation.pipeline.store import JsonlStore, Row, field_key, write_jsonl
 
-EvaluatorLoader = Callable[[str, int], Any]
-"""``load(name, batch_size) -> Evaluator`` (anything with ``score(pairs)``)."""
+EvaluatorLoader = Callable[..., Any]
+"""``load(name, batch_size, device=None) -> Evaluator`` (anything with ``score(pairs)``)."""
 CHUNK = 256
 
 
@@ -53,26 +53,32 @@ def run_f1(config: PipelineConfig, reporter: Reporter, pairs: Pairs,
 
 
 def evaluator_names(config: PipelineConfig) -> list[str]:
-    names = list(config.evaluators) or installed_evaluators()
-    for name in names:
-        EVALUATORS.get(name)
-    return names
+    """The run's evaluators: ``--evaluators`` (pools expanded) or every installed one."""
+    return model_names(config.evaluators, "evaluator")
 
 
-def load_real_evaluator(name: str, batch_size: int) -> Any:
+def evaluator_batch(name: str, device: str | None = None) -> int:
+    """The paper's batch size for the evaluator's kind, scaled up on a GPU."""
+    from offchain.models.device import batch_for, resolve_device
+    from offchain.models.loading import kind_of
+
+    return batch_for(EVALUATOR_BATCH[kind_of(name, "evaluator")], resolve_device(device))
+
+
+def load_real_evaluator(name: str, batch_size: int, device: str | None = None) -> Any:
     """`offchain.models.load_evaluator` after applying POQ_TORCH_THREADS."""
     from offchain.models import load_evaluator
     from simulation.pipeline.config import set_torch_threads
 
     set_torch_threads()
-    return load_evaluator(name, batch_size=batch_size, progress=False)
+    return load_evaluator(name, batch_size=batch_size, device=device, progress=False)
 
 
 def _key(row: Row) -> tuple[str, str, str]:
     return row["record"], row["node"], row["evaluator"]
 
 
-def normalize_per_task(rows: Sequence[Row], scale: float = 10.0) -> list[Row]:
+def normalize_per_task(rows: Sequence[Row], scale: float = SCORE_SCALE) -> list[Row]:
     """Rows with ``score`` = ``raw`` min-max normalized within each (evaluator, task) group.
 
     A group with no spread maps to 0.0 (`offchain.metrics.minmax`). Order is kept.
@@ -104,7 +110,8 @@ def run_scores(config: PipelineConfig, reporter: Reporter, pairs: Pairs,
         if not todo:
             reporter.note(f"scores: {name} has all {total} pairs")
             continue
-        evaluator = load(name, EVALUATOR_BATCH[EVALUATORS.get(name).kind])
+        batch = evaluator_batch(name, config.device)
+        evaluator = load(name, batch, config.device) if config.device else load(name, batch)
         with reporter.bar(f"score {name}", total, total - len(todo)) as advance:
             for start in range(0, len(todo), CHUNK):
                 chunk = todo[start:start + CHUNK]

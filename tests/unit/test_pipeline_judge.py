@@ -114,4 +114,5 @@ def test_an_unreachable_endpoint_counts_as_failed_attempts() -> None:
 
     judge = EndpointJudge("http://127.0.0.1:9/v1", "m", timeout=2)
     [(verdict, attempts, error)] = judge_all(judge, ["p"])
-    assert verdict is None and attempts == RETRIES + 1 and error.startswith("no reply (URLError")
+    assert verdict is None and attempts == RETRIES + 1 and error.startswith(
+        "no reply (cannot reach the OpenAI-compatible endpoint at http://127.0.0.1:9/v1 after 1 attempts")
