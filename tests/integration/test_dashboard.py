@@ -103,46 +103,52 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT_S) -
 
 
 def shown_balances(driver: Any) -> dict[str, int]:
-    """address -> the balance its row shows, back in wei (the page prints exact decimal ETH)."""
-    rows = driver.find_elements("css selector", "#nodes tbody tr[data-address]")
-    return {
-        row.get_attribute("data-address"): int(Decimal(row.find_element("css selector", "td.balance").text) * 10**18)
-        for row in rows
-    }
+    """address -> the balance its row shows, back in wei (the page prints exact decimal ETH). Read in
+    one script, so a redraw between two element lookups cannot leave a stale element behind."""
+    cells = driver.execute_script(
+        "return [...document.querySelectorAll('#nodes tbody tr[data-address]')]"
+        ".map(row => [row.dataset.address, row.querySelector('td.balance').textContent]);"
+    )
+    return {address: int(Decimal(text) * 10**18) for address, text in cells}
+
+
+def shown(driver: Any, selector: str) -> list[str]:
+    """The text of every element matching `selector`, read in one script (see shown_balances)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent);", selector
+    )
 
 
 def chain_balances(net: Any) -> dict[str, int]:
     return {c.sender: int(net.owner.node(c.sender)["balance"]) for c in net.inference + net.evaluators}
 
 
-def test_page_shows_every_balance_and_a_new_settlement_without_reload(deployed: Deployed, dashboard: str,
-                                                                       browser: Any) -> None:
+def test_page_shows_every_balance_and_a_new_settlement_without_reload(browser: Any, deployed: Deployed,
+                                                                       dashboard: str) -> None:
     net = deployed.net
     browser.get(dashboard)
     expected = chain_balances(net)
     wait_for(lambda: len(shown_balances(browser)) == len(expected), "every node row")
     assert shown_balances(browser) == expected
-    settled = browser.find_elements("css selector", '#tasks tbody tr[data-phase="Finalized"]')
-    assert len(settled) == 2
+    assert len(shown(browser, '#tasks tbody tr[data-phase="Finalized"]')) == 2
 
     browser.execute_script("window.poqSamePage = true;")  # a reload would drop this
     result = net.play_round([7_000, 7_000, 3_000])
     row = f'#tasks tbody tr[data-task-id="{result["task_id"]}"][data-phase="Finalized"]'
-    wait_for(lambda: browser.find_elements("css selector", row), f"task {result['task_id']} settled on the page")
+    wait_for(lambda: shown(browser, row), f"task {result['task_id']} settled on the page")
     assert browser.execute_script("return window.poqSamePage === true;")
     wait_for(lambda: shown_balances(browser) == chain_balances(net), "the new balances")
-    finalized = browser.find_element("css selector", '#phases li[data-phase="Finalized"]')
-    assert finalized.get_attribute("data-count") == "3"
+    assert shown(browser, '#phases li[data-phase="Finalized"] .phase-count') == ["3"]
 
 
-def test_task_page_shows_the_texts_and_an_unknown_task_is_a_404_page(deployed: Deployed, dashboard: str,
-                                                                     browser: Any) -> None:
+def test_task_page_shows_the_texts_and_an_unknown_task_is_a_404_page(browser: Any, deployed: Deployed,
+                                                                     dashboard: str) -> None:
     net = deployed.net
     task_id = net.play_round([9_000, 8_000, 8_500])["task_id"]
     browser.get(f"{dashboard}task/{task_id}")
-    wait_for(lambda: browser.find_element("id", "task-phase").text == "Finalized", "the task's phase")
-    assert browser.find_element("id", "text-reference").text == net.references[task_id][0]
-    assert len(browser.find_elements("css selector", "#panel tbody tr")) == net.params.k
+    wait_for(lambda: shown(browser, "#task-phase") == ["Finalized"], "the task's phase")
+    assert shown(browser, "#text-reference") == [net.references[task_id][0]]
+    assert len(shown(browser, "#panel tbody tr")) == net.params.k
 
     unknown = task_id + 100
     with pytest.raises(urllib.error.HTTPError) as page:
