@@ -1,21 +1,27 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {IProofOfQuality} from "./IProofOfQuality.sol";
+import {IPoQTypes} from "./PoQTypes.sol";
 import {Consensus} from "./libraries/Consensus.sol";
-import {Rewards} from "./libraries/Rewards.sol";
 import {Trust} from "./libraries/Trust.sol";
+import {MAX_K, WAD} from "./libraries/Wad.sol";
 
-/// @title PoQBase: the ProofOfQuality contract's parameters, storage layout and read-only helpers
-/// @dev Split from ProofOfQuality so each file stays readable: PoQBase (state), PoQViews (external
-///      views), ProofOfQuality (the lifecycle). Only ProofOfQuality is deployed.
-abstract contract PoQBase is IProofOfQuality {
-    uint256 internal constant WAD = 1e18;
-    uint256 internal constant MAX_SCORE = 10_000;
-    uint256 internal constant MAX_K = 3;
+/// @title PoQBase: parameters, storage layout and the read-only helpers every part shares
+/// @dev ProofOfQuality is split by concern: PoQBase (state), PoQPools (pools and their snapshots),
+///      PoQRegistry (registration, stake, exits, declared costs, withdrawals), PoQViews (external views),
+///      PoQSettlement (finalize's math, deployed as PoQBatchModule and run by delegatecall, so each
+///      deployed contract stays under the 24 KiB code limit) and ProofOfQuality (the batch lifecycle).
+abstract contract PoQBase is IPoQTypes {
     uint256 internal constant MAX_WEIGHT = 1e6 * WAD;
     uint256 internal constant MAX_REWARD_UNIT = 1e30;
     uint256 internal constant MAX_TRUST = 18 * WAD; // fits the node's uint64 slot
+    uint256 internal constant MAX_POOL = 32; // per role: 8 words of 4 packed entries
+    uint256 internal constant POOL_WORDS = 8;
+    uint256 internal constant MAX_BATCH = 256; // a batch's expired tasks fit one uint256 mask
+    uint256 internal constant SCORE_WORDS = 16; // words reserved per evaluator: 256 seats of 16 bits
+    /// @dev A batch draws from the hash of the block after the one that opened it: nobody acting when the
+    ///      batch was opened (requester, nodes, anyone retrying a reverted call) can know it.
+    uint256 internal constant DRAW_DELAY = 1;
 
     uint256 internal immutable ALPHA_F;
     uint256 internal immutable BETA_F;
@@ -36,63 +42,84 @@ abstract contract PoQBase is IProofOfQuality {
     uint8 internal immutable TRUST_RULE;
     uint64 internal immutable TRUST_LAMBDA;
     uint64 internal immutable TRUST_MIN;
-    uint64 internal immutable TRUST_INITIAL;
     uint64 internal immutable TRUST_MAX;
+    uint64 internal immutable TRUST_INITIAL;
+    uint64 internal immutable COST_SMOOTHING;
+    uint16 internal immutable MAX_BATCH_SIZE;
+    address internal immutable TREASURY;
 
     struct Node {
-        // slot 0: everything a round touches, so settling a participant costs one slot
-        uint80 stake; // wei at risk (80 bits hold 1.2M ETH)
-        uint80 balance; // wei withdrawable
+        // slot 0: everything settlement touches, so settling a participant writes one slot
+        uint88 stake; // wei at risk
+        uint88 balance; // wei withdrawable
         Role role;
         Status status;
         uint32 id; // 1-based key of _nodeAt
-        uint16 openAssignments; // tasks this node must still answer or score
-        uint32 latencyUs; // latest revealed latency; 0 = never reported
-        // slot 1: registry and cost-report bookkeeping
-        uint8 poolIndex; // position in its role's pool while Active
-        uint40 unbondingEnds; // when an Exiting node's stake is released
-        uint64 costEpoch; // epoch of the pending cost commitment
+        uint32 openBatches; // drawn batches not yet finalized
+        // slot 1: measured cost, pool position, trust, exit bookkeeping
+        uint32 costUs; // moving average of measured microseconds per item
+        uint16 costSamples; // observations behind costUs (saturating)
+        uint32 declaredUs; // latest revealed declared latency
+        uint8 poolIndex; // entry in its role's pool while Active
+        uint40 unbondingEnds;
         uint64 trustWeight; // WAD; 0 = never updated = TRUST_INITIAL (kept across exit and re-registration)
+        uint64 exitBatch; // batches up to this id may still draw the node after its exit request
         // slot 2
-        bytes32 costCommitment; // pending cost commitment, 0 when none
+        bytes32 costCommitment; // pending declared-cost commitment, 0 when none
+        // slot 3
+        uint64 costEpoch;
         string model;
     }
 
-    struct Task {
+    struct Batch {
         // slot 0
         address requester;
-        Phase phase; // stored phase; _phase adds the clock's effect
-        uint8 taskKind; // 0 extractive QA, 1 summarization (free for other kinds)
-        uint8 committedMask; // bit j: seat j committed
-        uint8 revealedMask; // bit j: seat j revealed
-        uint32 deadline; // end of the stored phase (uint32 seconds last until 2106)
-        uint32 nodeId; // assigned inference node
-        // slot 1: escrow and the evaluator panel
-        uint80 fee; // wei escrowed from the requester
-        uint32 evaluator0; // node ids of the sampled evaluators; 0 = empty seat (seats fill from 0)
-        uint32 evaluator1;
-        uint32 evaluator2;
-        uint16 score0; // revealed scores in [0, MAX_SCORE]
-        uint16 score1;
-        uint16 score2;
-        // slots 2-4: score commitments per seat. Seat 0's slot holds the reference commitment until
-        // the commit phase opens: overwriting a used slot costs 5k gas, a fresh one 22k.
-        bytes32[MAX_K] commitments;
+        Stage stage; // stored stage; _stage adds the clock's effect
+        uint16 size;
+        uint8 inferenceCount; // participants [0, inferenceCount) answer, the rest evaluate
+        uint8 participantCount;
+        uint8 pendingAnswers; // inference participants yet to answer
+        uint8 pendingCommits; // evaluator participants yet to commit
+        uint8 pendingReveals; // committed evaluators yet to reveal
+        uint32 poolVersion; // the pools this batch is drawn from (see PoQPools._touchPools)
+        // slot 1
+        uint40 drawBlock;
+        uint32 openedAt;
+        uint32 stageStart; // when the stored stage began
+        uint32 deadline; // when the stored stage ends at the latest
+        uint48 firstTaskId;
+        bool hasReference;
+        // slot 2
+        uint96 fee; // wei escrowed
+        // slot 3
+        bytes32 referenceCommitment;
     }
 
     mapping(address => Node) internal _nodes;
     mapping(uint32 => address) internal _nodeAt;
-    mapping(uint256 => Task) internal _tasks;
-    address[] internal _inferencePool;
-    address[] internal _evaluatorPool;
+    mapping(uint256 => Batch) internal _batches;
+    /// @dev Per batch: task lanes, participant lanes, score commitments and score lanes (Packing.sol).
+    mapping(uint256 => mapping(uint256 => uint256)) internal _taskWords;
+    mapping(uint256 => mapping(uint256 => uint256)) internal _participantWords;
+    mapping(uint256 => mapping(uint256 => bytes32)) internal _scoreCommitments;
+    mapping(uint256 => mapping(uint256 => uint256)) internal _scoreWords; // key: participant * SCORE_WORDS + word
+
+    /// @dev The live pools: entry i of role r is lane i % 4 of word r * POOL_WORDS + i / 4, a 64-bit
+    ///      lane holding (node id 32 | units 32). Index 0 inference, 1 evaluators.
+    uint256[16] internal _poolWords;
+    uint8[2] internal _poolSizes;
+    uint32 internal _poolVersion;
+    /// @dev Copies of the pools as undrawn batches saw them, taken before a change (see _touchPools).
+    mapping(uint32 => uint256[16]) internal _archivedWords;
+    mapping(uint32 => uint8[2]) internal _archivedSizes;
+
     uint32 internal _nodeCount;
-    uint256 internal _taskCount;
-    uint256 internal _slashed; // wei taken from stakes; held by the contract (a protocol reserve)
-    // Latency range of each role's active reporters, one slot (recomputed when a pool or report changes).
-    uint32 internal _inferenceMinUs;
-    uint32 internal _inferenceMaxUs;
-    uint32 internal _evaluatorMinUs;
-    uint32 internal _evaluatorMaxUs;
+    uint64 internal _batchCount;
+    uint64 internal _drawnCount;
+    uint64 internal _taskCount;
+    uint256 internal _totalStake;
+    uint256 internal _totalBalance;
+    uint256 internal _escrow;
     bool internal transient _locked;
 
     modifier nonReentrant() {
@@ -112,15 +139,17 @@ abstract contract PoQBase is IProofOfQuality {
         if (p.trustInitial < p.trustMin || p.trustInitial > p.trustMax) {
             revert InvalidParameter("trustInitial", p.trustInitial);
         }
-        if (p.maxPoolSize < p.k) revert InvalidParameter("maxPoolSize", p.maxPoolSize);
+        if (p.maxPoolSize < p.k || p.maxPoolSize > MAX_POOL) revert InvalidParameter("maxPoolSize", p.maxPoolSize);
         if (p.alphaF > MAX_WEIGHT) revert InvalidParameter("alphaF", p.alphaF);
         if (p.betaF > MAX_WEIGHT) revert InvalidParameter("betaF", p.betaF);
         if (p.alphaM > MAX_WEIGHT) revert InvalidParameter("alphaM", p.alphaM);
         if (p.betaM > MAX_WEIGHT) revert InvalidParameter("betaM", p.betaM);
         if (p.slashPenalty > MAX_WEIGHT) revert InvalidParameter("slashPenalty", p.slashPenalty);
         if (p.rewardUnit > MAX_REWARD_UNIT) revert InvalidParameter("rewardUnit", p.rewardUnit);
-        if (p.minStake > type(uint80).max) revert InvalidParameter("minStake", p.minStake);
+        if (p.minStake == 0 || p.minStake > type(uint88).max) revert InvalidParameter("minStake", p.minStake);
         if (p.epochLength == 0) revert InvalidParameter("epochLength", 0);
+        if (p.costSmoothing == 0 || p.costSmoothing > WAD) revert InvalidParameter("costSmoothing", p.costSmoothing);
+        if (p.maxBatchSize == 0 || p.maxBatchSize > MAX_BATCH) revert InvalidParameter("maxBatchSize", p.maxBatchSize);
         ALPHA_F = p.alphaF;
         BETA_F = p.betaF;
         ALPHA_M = p.alphaM;
@@ -142,66 +171,103 @@ abstract contract PoQBase is IProofOfQuality {
         TRUST_MIN = p.trustMin;
         TRUST_MAX = p.trustMax;
         TRUST_INITIAL = p.trustInitial;
+        COST_SMOOTHING = p.costSmoothing;
+        MAX_BATCH_SIZE = p.maxBatchSize;
+        TREASURY = p.treasury == address(0) ? msg.sender : p.treasury;
     }
 
     // ================================================================ read-only helpers
 
-    function _task(uint256 taskId) internal view returns (Task storage t) {
-        t = _tasks[taskId];
-        if (t.phase == Phase.None) revert UnknownTask(taskId);
+    function _params() internal view returns (Params memory) {
+        return Params({
+            alphaF: ALPHA_F,
+            betaF: BETA_F,
+            alphaM: ALPHA_M,
+            betaM: BETA_M,
+            slashPenalty: SLASH_PENALTY,
+            rewardUnit: REWARD_UNIT,
+            minStake: MIN_STAKE,
+            k: K,
+            aggregation: AGGREGATION,
+            maxPoolSize: MAX_POOL_SIZE,
+            answerWindow: ANSWER_WINDOW,
+            referenceWindow: REFERENCE_WINDOW,
+            commitWindow: COMMIT_WINDOW,
+            revealWindow: REVEAL_WINDOW,
+            unbondingDelay: UNBONDING_DELAY,
+            epochLength: EPOCH_LENGTH,
+            trustRule: TRUST_RULE,
+            trustLambda: TRUST_LAMBDA,
+            trustMin: TRUST_MIN,
+            trustMax: TRUST_MAX,
+            trustInitial: TRUST_INITIAL,
+            costSmoothing: COST_SMOOTHING,
+            maxBatchSize: MAX_BATCH_SIZE,
+            treasury: TREASURY
+        });
     }
 
-    /// @dev The effective phase: the stored one moved forward by the clock. Deadlines of phases
-    ///      entered by the clock chain from the previous deadline, so the result is deterministic.
-    function _phase(Task storage t) internal view returns (Phase phase, uint256 deadline) {
-        phase = t.phase;
-        deadline = t.deadline;
-        if (phase == Phase.Open) return (block.timestamp > deadline ? Phase.Lapsed : Phase.Open, deadline);
-        if (phase == Phase.Answered) {
-            if (block.timestamp <= deadline) return (phase, deadline);
-            (phase, deadline) = (Phase.Commit, deadline + COMMIT_WINDOW); // no reference: score against the input
+    function _paramsHash() internal view returns (bytes32) {
+        return keccak256(abi.encode(_params()));
+    }
+
+    function _batch(uint256 batchId) internal view returns (Batch storage b) {
+        b = _batches[batchId];
+        if (b.stage == Stage.None) revert UnknownBatch(batchId);
+    }
+
+    /// @dev The effective stage: the stored one moved forward by the clock, with the start and deadline
+    ///      of that stage. A stage entered by the clock starts at the deadline of the one before, so the
+    ///      result is deterministic.
+    function _stage(Batch storage b) internal view returns (Stage stage, uint256 start, uint256 deadline) {
+        (stage, start, deadline) = (b.stage, b.stageStart, b.deadline);
+        if (stage == Stage.Answering) {
+            if (block.timestamp <= deadline) return (stage, start, deadline); // answers close the stage early themselves
+            if (b.pendingAnswers == b.inferenceCount) return (Stage.Closed, deadline, deadline); // nobody answered
+            (stage, start) = b.hasReference ? (Stage.Referencing, deadline) : (Stage.Committing, deadline);
+            deadline = start + (b.hasReference ? REFERENCE_WINDOW : COMMIT_WINDOW);
         }
-        if (phase == Phase.Commit) {
-            if (block.timestamp <= deadline && _popcount(t.committedMask) < _seatCount(t)) return (phase, deadline);
-            (phase, deadline) = (Phase.Reveal, deadline + REVEAL_WINDOW);
+        if (stage == Stage.Referencing) {
+            if (block.timestamp <= deadline) return (stage, start, deadline);
+            (stage, start, deadline) = (Stage.Committing, deadline, deadline + COMMIT_WINDOW); // score against inputs
         }
-        if (phase == Phase.Reveal && (block.timestamp > deadline || t.revealedMask == t.committedMask)) {
-            phase = Phase.Closed;
+        if (stage == Stage.Committing) {
+            if (block.timestamp <= deadline) return (stage, start, deadline); // the last commit closes it early
+            (stage, start, deadline) = (Stage.Revealing, deadline, deadline + REVEAL_WINDOW);
+        }
+        if (stage == Stage.Revealing && (block.timestamp > deadline || b.pendingReveals == 0)) {
+            (stage, start) = (Stage.Closed, block.timestamp > deadline ? deadline : start);
         }
     }
 
-    function _seatCount(Task storage t) internal view returns (uint256) {
-        if (t.evaluator0 == 0) return 0;
-        if (t.evaluator1 == 0) return 1;
-        return t.evaluator2 == 0 ? 2 : 3;
-    }
-
-    function _seatId(Task storage t, uint256 seat) internal view returns (uint32) {
-        if (seat == 0) return t.evaluator0;
-        if (seat == 1) return t.evaluator1;
-        return t.evaluator2;
-    }
-
-    function _scoreAt(Task storage t, uint256 seat) internal view returns (uint16) {
-        if (seat == 0) return t.score0;
-        if (seat == 1) return t.score1;
-        return t.score2;
-    }
-
-    function _pool(Role role) internal view returns (address[] storage) {
-        return role == Role.Inference ? _inferencePool : _evaluatorPool;
-    }
-
-    function _normalizedCost(Node storage nd) internal view returns (uint256) {
-        (uint32 lo, uint32 hi) =
-            nd.role == Role.Inference ? (_inferenceMinUs, _inferenceMaxUs) : (_evaluatorMinUs, _evaluatorMaxUs);
-        return Rewards.normalizedCost(nd.latencyUs != 0, nd.latencyUs, lo, hi);
-    }
-
-    function _popcount(uint8 x) internal pure returns (uint256 c) {
-        while (x != 0) {
-            c += x & 1;
-            x >>= 1;
+    /// @dev The lowest and highest measured cost among a role's active nodes; (0, 0) when none is measured.
+    function _costRange(uint256 r) internal view returns (uint256 lo, uint256 hi) {
+        lo = type(uint256).max;
+        for (uint256 i; i < _poolSizes[r]; ++i) {
+            (uint256 word, uint256 shift) = _poolWord(r, i);
+            Node storage nd = _nodes[_nodeAt[uint32(_poolWords[word] >> shift)]];
+            if (nd.costSamples == 0) continue;
+            if (nd.costUs < lo) lo = nd.costUs;
+            if (nd.costUs > hi) hi = nd.costUs;
         }
+        if (lo == type(uint256).max) lo = 0;
+    }
+
+    function _units(uint256 stake) internal view returns (uint256) {
+        uint256 units = stake / MIN_STAKE;
+        return units > type(uint32).max ? type(uint32).max : units;
+    }
+
+    function _poolWord(uint256 roleIndex, uint256 i) internal pure returns (uint256 word, uint256 shift) {
+        return (roleIndex * POOL_WORDS + i / 4, 64 * (i % 4));
+    }
+
+    function _roleIndex(Role role) internal pure returns (uint256) {
+        return role == Role.Inference ? 0 : 1;
+    }
+
+    function _toUint88(uint256 x) internal pure returns (uint88) {
+        if (x > type(uint88).max) revert AmountTooLarge(x);
+        return uint88(x);
     }
 }

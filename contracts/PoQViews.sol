@@ -2,42 +2,23 @@
 pragma solidity ^0.8.28;
 
 import {IProofOfQuality} from "./IProofOfQuality.sol";
-import {Commitments} from "./libraries/Commitments.sol";
-import {Trust} from "./libraries/Trust.sol";
 import {PoQBase} from "./PoQBase.sol";
+import {Commitments} from "./libraries/Commitments.sol";
+import {Packing} from "./libraries/Packing.sol";
+import {Rewards} from "./libraries/Rewards.sol";
+import {Trust} from "./libraries/Trust.sol";
+import {WAD} from "./libraries/Wad.sol";
 
 /// @title PoQViews: every external view of ProofOfQuality
-abstract contract PoQViews is PoQBase {
+abstract contract PoQViews is PoQBase, IProofOfQuality {
     /// @inheritdoc IProofOfQuality
     function params() external view returns (Params memory) {
-        return Params({
-            alphaF: ALPHA_F,
-            betaF: BETA_F,
-            alphaM: ALPHA_M,
-            betaM: BETA_M,
-            slashPenalty: SLASH_PENALTY,
-            rewardUnit: REWARD_UNIT,
-            minStake: MIN_STAKE,
-            k: K,
-            aggregation: AGGREGATION,
-            maxPoolSize: MAX_POOL_SIZE,
-            answerWindow: ANSWER_WINDOW,
-            referenceWindow: REFERENCE_WINDOW,
-            commitWindow: COMMIT_WINDOW,
-            revealWindow: REVEAL_WINDOW,
-            unbondingDelay: UNBONDING_DELAY,
-            epochLength: EPOCH_LENGTH,
-            trustRule: TRUST_RULE,
-            trustLambda: TRUST_LAMBDA,
-            trustMin: TRUST_MIN,
-            trustMax: TRUST_MAX,
-            trustInitial: TRUST_INITIAL
-        });
+        return _params();
     }
 
     /// @inheritdoc IProofOfQuality
     /// @dev Rewards are at most alphaF (Q <= 1, cost >= 0) and alphaM per evaluator, each floored to
-    ///      wei, so the ceiling of their sum covers every payout.
+    ///      wei, so the ceiling of their sum covers every payout of a task.
     function maxPayout() public view returns (uint256) {
         return ((ALPHA_F + uint256(K) * ALPHA_M) * REWARD_UNIT + WAD - 1) / WAD;
     }
@@ -49,11 +30,15 @@ abstract contract PoQViews is PoQBase {
             role: nd.role,
             status: nd.status,
             id: nd.id,
-            openAssignments: nd.openAssignments,
+            openBatches: nd.openBatches,
             stake: nd.stake,
             balance: nd.balance,
-            latencyUs: nd.latencyUs,
+            units: _units(nd.stake),
+            costUs: nd.costUs,
+            costSamples: nd.costSamples,
+            declaredUs: nd.declaredUs,
             unbondingEnds: nd.unbondingEnds,
+            exitBatch: nd.exitBatch,
             costCommitment: nd.costCommitment,
             costEpoch: nd.costEpoch,
             model: nd.model,
@@ -62,39 +47,68 @@ abstract contract PoQViews is PoQBase {
     }
 
     /// @inheritdoc IProofOfQuality
-    function getTask(uint256 taskId) external view returns (TaskView memory v) {
-        Task storage t = _task(taskId);
-        uint256 count = _seatCount(t);
-        (Phase phase, uint256 deadline) = _phase(t);
-        v.requester = t.requester;
-        v.node = _nodeAt[t.nodeId];
-        v.phase = phase;
-        v.taskKind = t.taskKind;
-        v.deadline = uint64(deadline);
-        v.fee = t.fee;
-        if (phase == Phase.Open || phase == Phase.Answered) v.referenceCommitment = t.commitments[0];
-        v.evaluators = new address[](count);
-        v.committed = new bool[](count);
-        v.revealed = new bool[](count);
-        v.scores = new uint16[](count);
-        for (uint256 j; j < count; ++j) {
-            v.evaluators[j] = _nodeAt[_seatId(t, j)];
-            v.committed[j] = t.committedMask & (1 << j) != 0;
-            v.revealed[j] = t.revealedMask & (1 << j) != 0;
-            v.scores[j] = _scoreAt(t, j);
+    function getBatch(uint256 batchId) external view returns (BatchView memory v) {
+        Batch storage b = _batch(batchId);
+        (Stage stage,, uint256 deadline) = _stage(b);
+        (v.requester, v.stage, v.size, v.firstTaskId, v.fee) = (b.requester, stage, b.size, b.firstTaskId, b.fee);
+        (v.drawBlock, v.openedAt, v.deadline, v.hasReference) = (b.drawBlock, b.openedAt, uint64(deadline), b.hasReference);
+        v.inferenceCount = b.inferenceCount;
+        uint256 n = stage == Stage.Finalized ? 0 : b.participantCount;
+        (v.participants, v.items, v.flags) = (new address[](n), new uint16[](n), new uint8[](n));
+        for (uint256 p; p < n; ++p) {
+            (uint32 id, uint16 items, uint8 flags) = Packing.readParticipant(_participantWords[batchId], p);
+            (v.participants[p], v.items[p], v.flags[p]) = (_nodeAt[id], items, flags);
         }
     }
 
     /// @inheritdoc IProofOfQuality
-    function phaseOf(uint256 taskId) external view returns (Phase phase, uint64 deadline) {
+    function getTask(uint256 taskId) external view returns (TaskView memory v) {
+        if (taskId == 0 || taskId > _taskCount) revert UnknownTask(taskId);
+        (uint256 lo, uint256 hi) = (1, _batchCount); // the batch whose tasks start at or before taskId
+        while (lo < hi) {
+            uint256 mid = (lo + hi + 1) / 2;
+            if (_batches[mid].firstTaskId <= taskId) lo = mid;
+            else hi = mid - 1;
+        }
+        Batch storage b = _batches[lo];
+        (v.batchId, v.index) = (lo, taskId - b.firstTaskId);
+        (v.stage,,) = _stage(b);
+        if (v.stage == Stage.Opened || v.stage == Stage.Finalized) return v;
+        uint256 lane = Packing.readTask(_taskWords[lo], v.index);
+        v.node = _participantAddress(lo, Packing.nodeOf(lane));
+        v.evaluators = new address[](K);
+        for (uint256 j; j < K; ++j) {
+            v.evaluators[j] = _participantAddress(lo, Packing.seatOf(lane, j));
+        }
+    }
+
+    /// @inheritdoc IProofOfQuality
+    function stageOf(uint256 batchId) external view returns (Stage stage, uint64 deadline) {
         uint256 d;
-        (phase, d) = _phase(_task(taskId));
+        (stage,, d) = _stage(_batch(batchId));
         deadline = uint64(d);
     }
 
     /// @inheritdoc IProofOfQuality
-    function pool(Role role) external view returns (address[] memory) {
-        return _pool(role);
+    function pool(Role role) external view returns (address[] memory nodes, uint256[] memory units) {
+        uint256 r = _roleIndex(role);
+        uint256 n = role == Role.None ? 0 : _poolSizes[r];
+        (nodes, units) = (new address[](n), new uint256[](n));
+        for (uint256 i; i < n; ++i) {
+            (uint256 word, uint256 shift) = _poolWord(r, i);
+            uint256 lane = _poolWords[word] >> shift;
+            (nodes[i], units[i]) = (_nodeAt[uint32(lane)], uint32(lane >> 32));
+        }
+    }
+
+    /// @inheritdoc IProofOfQuality
+    function batchCount() external view returns (uint256) {
+        return _batchCount;
+    }
+
+    /// @inheritdoc IProofOfQuality
+    function drawnCount() external view returns (uint256) {
+        return _drawnCount;
     }
 
     /// @inheritdoc IProofOfQuality
@@ -114,12 +128,16 @@ abstract contract PoQViews is PoQBase {
 
     /// @inheritdoc IProofOfQuality
     function normalizedCost(address node) external view returns (uint256) {
-        return _normalizedCost(_nodes[node]);
+        Node storage nd = _nodes[node];
+        (uint32 lo, uint32 hi) = costRange(nd.role);
+        return Rewards.normalizedCost(nd.costSamples != 0, nd.costUs, lo, hi);
     }
 
     /// @inheritdoc IProofOfQuality
-    function costRange(Role role) external view returns (uint32 minUs, uint32 maxUs) {
-        return role == Role.Inference ? (_inferenceMinUs, _inferenceMaxUs) : (_evaluatorMinUs, _evaluatorMaxUs);
+    function costRange(Role role) public view returns (uint32 minUs, uint32 maxUs) {
+        if (role == Role.None) return (0, 0);
+        (uint256 lo, uint256 hi) = _costRange(_roleIndex(role));
+        return (uint32(lo), uint32(hi));
     }
 
     /// @inheritdoc IProofOfQuality
@@ -128,25 +146,21 @@ abstract contract PoQViews is PoQBase {
     }
 
     /// @inheritdoc IProofOfQuality
-    function slashedTotal() external view returns (uint256) {
-        return _slashed;
+    function accounting() external view returns (uint256 stakes, uint256 balances, uint256 escrow) {
+        return (_totalStake, _totalBalance, _escrow);
     }
 
     /// @inheritdoc IProofOfQuality
-    function scoreCommitment(uint256 taskId, address evaluator, uint16 score, bytes32 salt)
+    function scoreCommitment(uint256 batchId, address evaluator, uint16[] calldata scores, bytes32 salt)
         external
         view
         returns (bytes32)
     {
-        return Commitments.score(block.chainid, address(this), taskId, evaluator, score, salt);
+        return Commitments.scores(block.chainid, address(this), batchId, evaluator, scores, salt);
     }
 
-    /// @inheritdoc IProofOfQuality
-    function costCommitment(uint256 epoch, address node, uint32 latencyUs, bytes32 salt)
-        external
-        view
-        returns (bytes32)
-    {
-        return Commitments.cost(block.chainid, address(this), epoch, node, latencyUs, salt);
+    function _participantAddress(uint256 batchId, uint256 p) private view returns (address) {
+        (uint32 id,,) = Packing.readParticipant(_participantWords[batchId], p);
+        return _nodeAt[id];
     }
 }

@@ -57,6 +57,9 @@ class CompiledArtifacts:
     settings: dict[str, Any] = field(default_factory=dict)
     from_cache: bool = False
 
+    def __repr__(self) -> str:  # short: test reports print fixtures, and ABIs run to hundreds of kB
+        return f"CompiledArtifacts({len(self.contracts)} contracts, sources {self.source_hash[:12]})"
+
     def get(self, name: str) -> ContractArtifact:
         """Look up a contract by plain name (when unique) or by "source:Name"."""
         if name in self.contracts:

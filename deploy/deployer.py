@@ -7,6 +7,7 @@ and dev keys live in the chain layer (`offchain.chain.connect`, `offchain.chain.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,17 @@ def deploy_poq(
     artifacts: CompiledArtifacts | None = None,
     deployments_dir: Path = Path("deployments"),
     contract_name: str = "ProofOfQuality",
+    module_name: str = "PoQBatchModule",
     sources_dir: Path | None = None,
 ) -> Manifest:
-    """Compile (cached) unless `artifacts` is given, deploy with `params`, write the manifest."""
+    """Compile (cached) unless `artifacts` is given, deploy the batch module and then the contract with
+    `params` (the contract checks that the module was deployed with the same ones), write the manifest."""
     compiled = artifacts if artifacts is not None else compile_contracts(sources_dir)
+    if params.treasury == 0:  # the contract resolves it to the deployer; the manifest says so
+        params = replace(params, treasury=int(deployer_account.address, 16))
+    module, _ = deploy_contract(w3, deployer_account, compiled.get(module_name), params.as_tuple())
     artifact = compiled.get(contract_name)
-    address, receipt = deploy_contract(w3, deployer_account, artifact, params.as_tuple())
+    address, receipt = deploy_contract(w3, deployer_account, artifact, params.as_tuple(), module)
     manifest = Manifest(
         chain_id=int(w3.eth.chain_id),
         address=address,
@@ -86,6 +92,7 @@ def deploy_poq(
         compiler_version=compiled.compiler_version,
         source_hash=compiled.source_hash,
         deployed_at=utc_now_iso(),
+        module=module,
     )
     manifest.save(deployments_dir)
     return manifest

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {MAX_SCORE, WAD} from "./Wad.sol";
+
 /// @title Consensus over evaluator scores (PoQ Eqs. 1 and 3)
 /// @notice Scores are integers in [0, MAX_SCORE] (10_000 = 10.0). The consensus center is kept as an
 ///         exact fraction num/den of score units, so quality and deviations are rounded once.
 /// @dev Mirrored by offchain/protocol/wad.py; the differential tests keep both equal to the wei.
 library Consensus {
-    uint256 internal constant WAD = 1e18;
-    uint256 internal constant MAX_SCORE = 10_000;
-
     uint8 internal constant MEAN = 0;
     uint8 internal constant MEDIAN = 1;
     uint8 internal constant TRIMMED = 2;

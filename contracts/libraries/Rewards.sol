@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {WAD} from "./Wad.sol";
+
 /// @title Cost-aware rewards (PoQ Eqs. 2, 4, 5) and min-max cost normalization, in WAD
 /// @notice Every rounding goes in the protocol's favour: gains round down, costs and debits round up.
 /// @dev Mirrored by offchain/protocol/wad.py. Parameters are bounded at deployment (weights <= 1e6 WAD,
 ///      rewardUnit <= 1e30), so no product here can overflow 256 bits.
 library Rewards {
-    uint256 internal constant WAD = 1e18;
-
     function mulWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
         return (x * y) / WAD;
     }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {Consensus} from "./Consensus.sol";
+import {WAD} from "./Wad.sol";
 
 /// @title Adaptive trust weights of evaluators (robust PoQ)
 /// @notice Weights are WAD (1e18 = 1.0); a stored 0 means "never updated" and reads as the
@@ -14,7 +15,6 @@ import {Consensus} from "./Consensus.sol";
 ///           gains only by agreeing with the robust center better than its panel does.
 /// @dev Mirrored by offchain/protocol/wad.py (`trust_update`); unsigned math, every product floors.
 library Trust {
-    uint256 internal constant WAD = 1e18;
     uint8 internal constant PUBLISHED = 0;
     uint8 internal constant ROBUST = 1;
 

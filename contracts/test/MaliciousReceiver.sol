@@ -13,7 +13,10 @@ contract MaliciousReceiver {
     }
 
     function open(uint8 taskKind, string calldata input) external payable returns (uint256) {
-        return poq.openTask{value: msg.value}(taskKind, input, bytes32(0));
+        uint8[] memory kinds = new uint8[](1);
+        string[] memory inputs = new string[](1);
+        (kinds[0], inputs[0]) = (taskKind, input);
+        return poq.openBatch{value: msg.value}(kinds, inputs, bytes32(0));
     }
 
     function drain(uint256 amount) external {

@@ -33,6 +33,7 @@ class Manifest:
     compiler_version: str
     source_hash: str  # sha256 over the compiled sources (see deploy.compiler.hash_sources)
     deployed_at: str  # ISO 8601, UTC
+    module: str  # the batch module (draw and settlement) the contract delegates to
 
     def save(self, directory: Path = DEFAULT_DIRECTORY) -> Path:
         """Write `<directory>/<chain_id>.json` atomically; returns the path."""
@@ -70,6 +71,7 @@ class Manifest:
                 compiler_version=str(data["compiler_version"]),
                 source_hash=str(data["source_hash"]),
                 deployed_at=str(data["deployed_at"]),
+                module=str(data["module"]),
             )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: malformed field ({exc})") from None

@@ -23,144 +23,170 @@ from offchain.errors import ContractRevert, TransactionFailed, one_line
 from offchain.protocol.types import ENUMS
 
 # ---------------------------------------------------------------- the contract's custom errors
-# One class per error IProofOfQuality declares (tests/unit/test_reverts.py keeps the two sets equal),
+# One class per error contracts/PoQTypes.sol declares, with its NatSpec (tests/contract/test_interface.py
+# keeps the two sets equal),
 # so `except reverts.WrongPhase` is checked by Python and a misspelt name fails at import.
 
 
+class AlreadyAnswered(ContractRevert):
+    """Thrown when a node answers a batch a second time."""
+
+
 class AlreadyCommitted(ContractRevert):
-    """The evaluator already committed a score for this task."""
+    """Thrown when an evaluator commits a second time in a batch."""
 
 
 class AlreadyRegistered(ContractRevert):
-    """The key is already registered (and not exited)."""
+    """Thrown when a registered key that has not exited registers again."""
 
 
 class AlreadyRevealed(ContractRevert):
-    """The evaluator already revealed its score for this task."""
+    """Thrown when an evaluator reveals a second time."""
 
 
 class AmountTooLarge(ContractRevert):
-    """An amount does not fit the contract's 80-bit wei fields."""
+    """Thrown when an amount does not fit the contract's 88-bit wei fields."""
 
 
 class CommitmentMismatch(ContractRevert):
-    """The revealed score and salt do not hash to the committed score."""
+    """Thrown when revealed scores and salt do not hash to the evaluator's commitment."""
 
 
 class CostAlreadyCommitted(ContractRevert):
-    """The node already committed a cost report in this epoch."""
+    """Thrown when a node commits a second declared cost in one epoch."""
 
 
 class CostCommitmentMismatch(ContractRevert):
-    """The revealed latency and salt do not hash to the committed cost."""
+    """Thrown when a revealed latency and salt do not hash to the committed cost."""
 
 
 class CostRevealOutsideEpoch(ContractRevert):
-    """A cost report is revealed outside the epoch after its commit."""
+    """Thrown when a declared cost is revealed outside the epoch after its commitment."""
+
+
+class DrawOutOfOrder(ContractRevert):
+    """Thrown when a batch is drawn before an earlier batch: draws go in order."""
+
+
+class DrawTooEarly(ContractRevert):
+    """Thrown when a batch is drawn before its draw block has a hash."""
+
+
+class DrawsPending(ContractRevert):
+    """Thrown when stake is released while a batch opened before the exit request is not drawn yet."""
 
 
 class FeeBelowMaxPayout(ContractRevert):
-    """The fee does not cover the maximum payout of a task."""
+    """Thrown when a batch's fee does not cover the maximum payout of its tasks."""
 
 
 class InsufficientBalance(ContractRevert):
-    """A withdrawal asks for more than the account's balance."""
+    """Thrown when a withdrawal asks for more than the caller's balance."""
+
+
+class InvalidBatchSize(ContractRevert):
+    """Thrown when a batch is empty or larger than maxBatchSize."""
 
 
 class InvalidParameter(ContractRevert):
-    """A deployment parameter is out of range."""
+    """Thrown when a deployment parameter `name` is out of its range."""
 
 
 class InvalidRole(ContractRevert):
-    """A registration names a role other than inference (1) or evaluator (2)."""
+    """Thrown when `register` names a role other than 1 (inference) or 2 (evaluator)."""
 
 
 class LatencyOutOfRange(ContractRevert):
-    """A revealed latency is zero."""
+    """Thrown when a declared latency is zero."""
+
+
+class LengthMismatch(ContractRevert):
+    """Thrown when an array does not have one entry per task, per reference or per seat."""
 
 
 class NoCostCommitment(ContractRevert):
-    """A cost reveal has no commitment to open."""
+    """Thrown when a declared cost is revealed without a commitment."""
 
 
 class NoInferenceNodes(ContractRevert):
-    """A task is opened while the inference pool is empty."""
+    """Thrown when a batch is opened while the inference pool is empty."""
 
 
 class NoReference(ContractRevert):
-    """A reference is revealed for a task opened without one."""
+    """Thrown when references are revealed for a batch opened without a reference commitment."""
 
 
-class NodeHasOpenAssignments(ContractRevert):
-    """A node with open assignments asks to exit."""
+class NodeHasOpenBatches(ContractRevert):
+    """Thrown when stake is released while batches that drew the node are not finalized."""
 
 
 class NotActive(ContractRevert):
-    """The caller is not an active (or suspended) node."""
+    """Thrown when the caller is not a registered node holding stake (Active, Suspended or Standby)."""
 
 
-class NotAssignedNode(ContractRevert):
-    """The caller is not the node assigned to the task."""
+class NotAssigned(ContractRevert):
+    """Thrown when the caller holds no task (answering) or no seat (scoring) in the batch."""
 
 
 class NotCommitted(ContractRevert):
-    """The evaluator reveals without having committed."""
+    """Thrown when an evaluator reveals without having committed."""
+
+
+class NotDelegated(ContractRevert):
+    """Thrown when the settlement module is called other than by the PoQ contract's delegatecall."""
 
 
 class NotEnoughEvaluators(ContractRevert):
-    """A task is opened while fewer than K evaluators are in the pool."""
+    """Thrown when a batch is opened while fewer than K evaluators are in the pool."""
 
 
 class NotExiting(ContractRevert):
-    """Stake is released by a node that did not ask to exit."""
-
-
-class NotRegistered(ContractRevert):
-    """The address is not a registered node."""
+    """Thrown when stake is released by a node that did not ask to exit."""
 
 
 class NotRequester(ContractRevert):
-    """The caller is not the task's requester."""
-
-
-class NotSelectedEvaluator(ContractRevert):
-    """The caller holds no seat on the task's panel."""
+    """Thrown when someone other than the batch's requester reveals its references."""
 
 
 class PoolFull(ContractRevert):
-    """The role's pool already holds maxPoolSize nodes."""
+    """Thrown when a role's pool is full and the stake does not exceed its lowest stake."""
 
 
 class Reentrancy(ContractRevert):
-    """A call re-entered a guarded function."""
+    """Thrown when a call re-enters a guarded function."""
 
 
 class ReferenceMismatch(ContractRevert):
-    """The revealed reference and salt do not hash to the commitment."""
+    """Thrown when the revealed references and salt do not hash to the commitment."""
 
 
 class ScoreOutOfRange(ContractRevert):
-    """A revealed score is above MAX_SCORE."""
+    """Thrown when a revealed score is above MAX_SCORE (10_000)."""
 
 
 class StakeBelowMinimum(ContractRevert):
-    """A stake is below minStake."""
+    """Thrown when a registration stakes less than minStake."""
 
 
 class TransferFailed(ContractRevert):
-    """Sending ETH to the account failed."""
+    """Thrown when sending ETH to the withdrawing account fails."""
 
 
 class UnbondingNotOver(ContractRevert):
-    """Stake is released before the unbonding delay passed."""
+    """Thrown when stake is released before the unbonding delay passed."""
+
+
+class UnknownBatch(ContractRevert):
+    """Thrown when no batch has this id."""
 
 
 class UnknownTask(ContractRevert):
-    """No task has this id."""
+    """Thrown when no task has this id."""
 
 
-class WrongPhase(ContractRevert):
-    """The task is not in the phase this call needs."""
+class WrongStage(ContractRevert):
+    """Thrown when the batch is not in the stage this call needs."""
+
 
 class Panic(ContractRevert):
     """A Solidity panic (assert, arithmetic overflow, array bounds): a bug, never expected."""

@@ -1,7 +1,8 @@
 """Read models over the chain: the per-node balances table and a task's full story.
 
 Stake and withdrawable balance are contract state; jobs and cumulative reward are the sums of the
-contract's RewardSettled events (the contract does not store them, which saves gas every round).
+contract's RewardsSettled events (one per participant and batch; the contract does not store them).
+A task's texts and outcome come from its batch's events (offchain.chain.batches).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from offchain.chain.batches import batch_record, task_record
 from offchain.chain.client import PoQClient
 from offchain.protocol import WAD
-from offchain.protocol.types import Phase, Role, Status, from_score_units
+from offchain.protocol.types import Role, Stage, Status, from_score_units
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,10 @@ class NodeRow:
     cumulative_reward: float  # reward units (WAD / 1e18), signed
     cumulative_wei: int  # signed wei credited (+) or debited from stake (-)
     jobs: int
-    latency_ms: float | None
-    trust: float | None = None  # evaluator trust weight (1.0 until a trust-weighted round moves it)
+    latency_ms: float | None  # measured cost: the contract's moving average of ms per task or seat
+    trust: float | None = None  # evaluator trust weight (trustInitial until a trust-weighted task moves it)
+    declared_ms: float | None = None  # the node's declared latency (a claim; never enters a reward)
+    units: int = 0  # sampling weight: floor(stake / minStake)
 
     @property
     def average_reward(self) -> float:
@@ -38,12 +42,12 @@ class NodeRow:
 
 
 def settled_totals(client: PoQClient, from_block: int | None = None) -> dict[str, tuple[int, int, int]]:
-    """account -> (jobs, cumulative reward WAD, cumulative wei) from RewardSettled events."""
+    """account -> (jobs, cumulative reward WAD, cumulative wei) from RewardsSettled events."""
     start = client.manifest.block_number if from_block is None else from_block
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for event in client.events("RewardSettled", from_block=start):
+    for event in client.events("RewardsSettled", from_block=start):
         row = totals[str(event["args"]["account"])]
-        row[0] += 1
+        row[0] += int(event["args"]["jobs"])
         row[1] += int(event["args"]["rewardWad"])
         row[2] += int(event["args"]["amountWei"])
     return {account: (jobs, reward, amount) for account, (jobs, reward, amount) in totals.items()}
@@ -57,8 +61,9 @@ def node_rows(client: PoQClient) -> list[NodeRow]:
         address = str(client.call("nodeAt", node_id))
         node = client.node(address)
         jobs, reward, amount = totals.get(address, (0, 0, 0))
-        latency = int(node["latencyUs"])
         role = Role(int(node["role"]))
+        measured = int(node["costSamples"]) > 0
+        declared = int(node["declaredUs"])
         rows.append(
             NodeRow(
                 address=address,
@@ -70,46 +75,29 @@ def node_rows(client: PoQClient) -> list[NodeRow]:
                 cumulative_reward=reward / WAD,
                 cumulative_wei=amount,
                 jobs=jobs,
-                latency_ms=latency / 1000 if latency else None,
+                latency_ms=int(node["costUs"]) / 1000 if measured else None,
                 trust=int(node["trustWeight"]) / WAD if role is Role.EVALUATOR else None,
+                declared_ms=declared / 1000 if declared else None,
+                units=int(node["units"]),
             )
         )
     return rows
 
 
 def task_story(client: PoQClient, task_id: int) -> dict[str, Any]:
-    """A task's on-chain state plus its input, output, reference and settlement from events."""
-    task = client.task(task_id)
-    story: dict[str, Any] = {
-        "task_id": task_id,
-        "phase": Phase(int(task["phase"])).label,
-        "deadline": int(task["deadline"]),
-        "task_kind": int(task["taskKind"]),
-        "requester": task["requester"],
-        "node": task["node"],
-        "fee_wei": int(task["fee"]),
-        "evaluators": [
-            {"address": e, "committed": c, "revealed": r, "score": from_score_units(s) if r else None}
-            for e, c, r, s in zip(
-                task["evaluators"], task["committed"], task["revealed"], task["scores"], strict=True
-            )
-        ],
-    }
-    start = client.manifest.block_number
-    for name, key, field in (
-        ("TaskOpened", "input", "input"),
-        ("TaskAnswered", "output", "output"),
-        ("ReferenceRevealed", "reference", "referenceText"),
-    ):
-        events = client.events(name, from_block=start, taskId=task_id)
-        story[key] = str(events[0]["args"][field]) if events else None
-    finalized = client.events("TaskFinalized", from_block=start, taskId=task_id)
-    story["quality"] = int(finalized[0]["args"]["quality"]) / WAD if finalized else None
-    story["rewards"] = {
-        str(e["args"]["account"]): {
-            "reward": int(e["args"]["rewardWad"]) / WAD,
-            "wei": int(e["args"]["amountWei"]),
-        }
-        for e in client.events("RewardSettled", from_block=start, taskId=task_id)
-    }
-    return story
+    """A task's batch stage, texts, node, panel with scores, quality and rewards (UnknownTask if none)."""
+    located = client.call("getTask", task_id)  # reverts UnknownTask for an id never opened
+    batch_id, index = int(located[0]), int(located[1])
+    stage, deadline = client.call("stageOf", batch_id, block="pending")
+    record = batch_record(client, batch_id)
+    assert record is not None  # getTask found the batch, so its BatchOpened event exists
+    task = task_record(record, index, int(client.params()["k"]))
+    task["stage"] = Stage(int(stage)).label
+    task["deadline"] = int(deadline)
+    task["fee_wei"] = record.fee // record.size
+    for seat in task["evaluators"]:
+        seat["score"] = from_score_units(seat["score"]) if seat["score"] is not None else None
+    task["quality"] = task["quality"] / WAD if task["quality"] is not None else None
+    if task["rewards"] is not None:
+        task["rewards"] = {r["account"]: {"reward": r["reward_wad"] / WAD} for r in task["rewards"]}
+    return task

@@ -29,7 +29,7 @@ def _client(rpc_url: str, deployments_dir: str, account: Any = None) -> Any:
 @json_option
 def params_cmd(rpc_url: str, deployments_dir: str, as_json: bool) -> None:
     """The deployed contract's parameters, read from chain."""
-    from offchain.protocol import AGGREGATIONS, TRUST_RULES, WAD
+    from offchain.protocol.display import WEI_FIELDS, param_text
     from offchain.protocol.params import WAD_FIELDS
 
     client = _client(rpc_url, deployments_dir)
@@ -39,18 +39,9 @@ def params_cmd(rpc_url: str, deployments_dir: str, as_json: bool) -> None:
         return
     click.echo(f"ProofOfQuality at {client.address} (chain {client.manifest.chain_id})")
     for name, value in values.items():
-        shown = str(value)
-        if name in WAD_FIELDS:
-            shown = f"{value / WAD:g}  ({value} WAD)"
-        elif name == "aggregation":
-            shown = AGGREGATIONS[value]
-        elif name == "trustRule":
-            shown = TRUST_RULES[value]
-        elif name in {"rewardUnit", "minStake"}:
-            shown = f"{eth(value)} ETH  ({value} wei)"
-        elif name.endswith(("Window", "Delay", "Length")):
-            shown = f"{value} s"
-        click.echo(f"  {name:<16} {shown}")
+        unit = "WAD" if name in WAD_FIELDS else "wei" if name in WEI_FIELDS else None
+        raw = f"  ({value} {unit})" if unit else ""
+        click.echo(f"  {name:<16} {param_text(name, value)}{raw}")
 
 
 @click.group("task")
@@ -64,7 +55,7 @@ def task_group() -> None:
 @deployments_option
 @json_option
 def task_show_cmd(task_id: int, rpc_url: str, deployments_dir: str, as_json: bool) -> None:
-    """A task's phase, panel, scores, texts and settlement."""
+    """A task's batch stage, node, panel, scores, texts and settlement."""
     from offchain.chain.views import task_story
 
     story = task_story(_client(rpc_url, deployments_dir), task_id)
@@ -72,24 +63,23 @@ def task_show_cmd(task_id: int, rpc_url: str, deployments_dir: str, as_json: boo
         click.echo(json.dumps(story, indent=2))
         return
     click.echo(
-        f"task {task_id}: {story['phase']} (deadline {story['deadline']}), fee {eth(story['fee_wei'])} ETH"
+        f"task {task_id} (batch {story['batch_id']}, #{story['index']}): {story['stage']}"
+        f" (deadline {story['deadline']}), fee {eth(story['fee_wei'])} ETH"
     )
-    click.echo(f"  requester {story['requester']}\n  node      {story['node']}")
+    click.echo(f"  requester {story['requester']}\n  node      {story['node'] or '(not drawn yet)'}")
     for key in ("input", "output", "reference"):
         text = story[key]
         if text is not None:
             click.echo(f"  {key:<9} {_clip(text)}")
     for seat in story["evaluators"]:
-        state = (
-            f"score {seat['score']:g}"
-            if seat["revealed"]
-            else ("committed" if seat["committed"] else "silent")
-        )
+        state = f"score {seat['score']:g}" if seat["score"] is not None else "no score revealed"
         click.echo(f"  evaluator {seat['address']}  {state}")
-    if story["quality"] is not None:
+    if story["expired"]:
+        click.echo("  expired: the node never answered (slashed; the fee for it refunded)")
+    elif story["quality"] is not None:
         click.echo(f"  quality Q = {story['quality']:.4f}")
-    for account, reward in story["rewards"].items():
-        click.echo(f"  reward {account}  {reward['reward']:+.4f}  ({eth(reward['wei'])} ETH)")
+    for account, reward in (story["rewards"] or {}).items():
+        click.echo(f"  reward {account}  {reward['reward']:+.4f}")
 
 
 def _clip(text: str, width: int = 100) -> str:
@@ -102,7 +92,7 @@ def _clip(text: str, width: int = 100) -> str:
 @deployments_option
 @json_option
 def balances_cmd(rpc_url: str, deployments_dir: str, as_json: bool) -> None:
-    """Per node: role, model, stake, withdrawable balance, cumulative reward, jobs, average reward."""
+    """Per node: role, model, stake, balance, cumulative and average reward, jobs, measured cost, trust."""
     from offchain.chain.views import node_rows
 
     client = _client(rpc_url, deployments_dir)
@@ -129,7 +119,8 @@ def print_balances(address: str, rows: list[Any]) -> None:
         "cum. reward",
         "jobs",
         "avg reward",
-        "latency ms",
+        "cost ms",
+        "declared ms",
         "trust",
     ):
         table.add_column(header, justify="left" if header in {"node", "role", "model", "status"} else "right")
@@ -145,10 +136,11 @@ def print_balances(address: str, rows: list[Any]) -> None:
             str(row.jobs),
             f"{row.average_reward:+.3f}",
             f"{row.latency_ms:.1f}" if row.latency_ms is not None else "-",
+            f"{row.declared_ms:.1f}" if row.declared_ms is not None else "-",
             f"{row.trust:.3f}" if row.trust is not None else "-",
         )
-    if not rows:
-        table.caption = "no nodes registered yet"
+    table.caption = ("cost: the contract's measured response time per task or seat (what rewards use); "
+                     "declared: the node's own claim, checked against it") if rows else "no nodes registered yet"
     Console(width=160).print(table)
 
 

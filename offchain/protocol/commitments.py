@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 from eth_abi import encode
 from eth_utils import keccak, to_canonical_address
@@ -14,12 +15,13 @@ def new_salt() -> bytes:
 
 
 def score_commitment(
-    chain_id: int, contract: str, task_id: int, evaluator: str, score: int, salt: bytes
+    chain_id: int, contract: str, batch_id: int, evaluator: str, scores: Sequence[int], salt: bytes
 ) -> bytes:
+    """An evaluator's scores for all its seats of a batch, in seat order (Commitments.scores)."""
     return keccak(
         encode(
-            ["uint256", "address", "uint256", "address", "uint16", "bytes32"],
-            [chain_id, to_canonical_address(contract), task_id, to_canonical_address(evaluator), score, salt],
+            ["uint256", "address", "uint256", "address", "uint16[]", "bytes32"],
+            [chain_id, to_canonical_address(contract), batch_id, to_canonical_address(evaluator), list(scores), salt],
         )
     )
 
@@ -35,5 +37,7 @@ def cost_commitment(
     )
 
 
-def reference_commitment(reference: str, salt: bytes) -> bytes:
-    return keccak(encode(["bytes32", "bytes32"], [keccak(reference.encode("utf-8")), salt]))
+def reference_commitment(references: Sequence[str], salt: bytes) -> bytes:
+    """A batch's reference answers, one per task (Commitments.references)."""
+    digests = b"".join(keccak(text.encode("utf-8")) for text in references)
+    return keccak(encode(["bytes32", "bytes32"], [keccak(digests), salt]))

@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from eth_utils import to_checksum_address
+
 from offchain.errors import ConfigError, closest
 from offchain.protocol.wad import WAD
 
 MAX_K = 3  # the contract stores at most three evaluators per task
+MAX_POOL = 32  # active nodes per role the contract can hold (PoQBase.MAX_POOL)
+MAX_BATCH = 256  # tasks per batch the contract can hold (PoQBase.MAX_BATCH)
 AGGREGATIONS = ("mean", "median", "trimmed", "trust")  # index = the contract's aggregation id
 CENTER_MODES = AGGREGATIONS[:3]  # the modes whose center needs no state (no trust weights)
 TRUST_RULES = ("published", "robust")  # index = the contract's trustRule id
@@ -25,23 +29,27 @@ class Params:
     betaF: int = WAD // 2  # inference penalty weight on normalized cost C_F (WAD)
     alphaM: int = WAD  # evaluator reward weight on closeness 1 - d (WAD)
     betaM: int = 3 * WAD // 10  # evaluator penalty weight on normalized cost C_M (WAD)
-    slashPenalty: int = WAD  # reward units debited from stake for a missed answer or reveal (WAD)
+    slashPenalty: int = WAD  # reward units debited from stake per missed answer or reveal (WAD)
     rewardUnit: int = 10**16  # wei paid per 1.0 of reward
-    minStake: int = 10**18  # wei a node must stake to register
+    minStake: int = 10**18  # wei a node must stake to register; also the unit of sampling weight
     k: int = 3  # evaluators sampled per task, without replacement (1..3)
     aggregation: int = 0  # consensus: 0 mean, 1 median, 2 trimmed mean
-    maxPoolSize: int = 32  # bound on active nodes per role, so loops stay bounded
+    maxPoolSize: int = 32  # bound on active nodes per role (<= 32), so loops stay bounded
     answerWindow: int = 600  # seconds the assigned node has to answer
     referenceWindow: int = 120  # seconds the requester has to reveal the reference after the answer
     commitWindow: int = 300  # seconds evaluators have to commit (closes early when all did)
     revealWindow: int = 300  # seconds evaluators have to reveal (closes early when all did)
     unbondingDelay: int = 3600  # seconds between an exit request and the stake's release
-    epochLength: int = 600  # seconds per cost-report epoch (commit in e, reveal from e+1)
+    epochLength: int = 600  # seconds per declared-cost epoch (commit in e, reveal in e+1)
     trustRule: int = 1  # trust update when aggregation is trust: 0 published, 1 robust
     trustLambda: int = WAD // 2  # trust learning rate (WAD, <= 1)
     trustMin: int = WAD // 10  # lowest trust weight (WAD, in (0, 1])
     trustMax: int = 2 * WAD  # highest trust weight (WAD, in [1, 18])
-    trustInitial: int = WAD  # weight of an evaluator no trust round has moved yet (WAD, in [trustMin, trustMax])
+    trustInitial: int = WAD // 10  # weight of an evaluator no trust round moved yet: trustMin, so a fresh
+    # key gains nothing over one whose weight fell (WAD, in [trustMin, trustMax])
+    costSmoothing: int = WAD // 5  # weight of a new observation in a node's measured cost (WAD, in (0, 1])
+    maxBatchSize: int = 64  # tasks per batch (1..256)
+    treasury: int = 0  # address (as an integer) receiving slashed stake; 0 = the deployer
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -54,8 +62,14 @@ class Params:
             raise ConfigError(
                 f"parameter aggregation must be one of {', '.join(AGGREGATIONS)}, got {self.aggregation}"
             )
-        if not self.k <= self.maxPoolSize <= 255:
-            raise ConfigError(f"parameter maxPoolSize must be in [k, 255], got {self.maxPoolSize}")
+        if not self.k <= self.maxPoolSize <= MAX_POOL:
+            raise ConfigError(f"parameter maxPoolSize must be in [k, {MAX_POOL}], got {self.maxPoolSize}")
+        if not 1 <= self.maxBatchSize <= MAX_BATCH:
+            raise ConfigError(f"parameter maxBatchSize must be in [1, {MAX_BATCH}], got {self.maxBatchSize}")
+        if not 0 < self.costSmoothing <= WAD:
+            raise ConfigError(f"parameter costSmoothing must be in (0, 1] (in WAD), got {self.costSmoothing}")
+        if self.treasury >= 2**160:
+            raise ConfigError(f"parameter treasury must be an address, got {self.treasury}")
         for name in (
             "answerWindow",
             "referenceWindow",
@@ -81,12 +95,15 @@ class Params:
         if not self.trustMin <= self.trustInitial <= self.trustMax:
             raise ConfigError(f"parameter trustInitial must be in [trustMin, trustMax] = [{self.trustMin}, "
                               f"{self.trustMax}] (in WAD), got {self.trustInitial}")
-        if self.rewardUnit > 10**30 or self.minStake >= 2**96:
-            raise ConfigError("parameters rewardUnit/minStake are out of range")
+        if self.rewardUnit > 10**30 or not 0 < self.minStake < 2**88:
+            raise ConfigError("parameters rewardUnit/minStake are out of range (minStake must be above 0)")
 
-    def as_tuple(self) -> tuple[int, ...]:
-        """The constructor's ABI tuple, in struct order."""
-        return tuple(getattr(self, f.name) for f in fields(self))
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The constructor's ABI tuple, in struct order (the treasury as a 0x address)."""
+        return tuple(
+            to_checksum_address(self.treasury.to_bytes(20, "big")) if f.name == "treasury" else getattr(self, f.name)
+            for f in fields(self)
+        )
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -109,11 +126,13 @@ class Params:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Params:
-        return cls(**{f.name: int(data[f.name]) for f in fields(cls) if f.name in data})
+        """From a manifest or the contract's `params()`: integers, and the treasury as an int or 0x address."""
+        return cls(**{f.name: _as_int(data[f.name]) for f in fields(cls) if f.name in data})
 
 
 WAD_FIELDS = frozenset(
-    {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty", "trustLambda", "trustMin", "trustMax", "trustInitial"}
+    {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty", "trustLambda", "trustMin", "trustMax", "trustInitial",
+     "costSmoothing"}
 )
 _NAMED_FIELDS = {"aggregation": AGGREGATIONS, "trustRule": TRUST_RULES}
 
@@ -128,6 +147,8 @@ def _parse_value(name: str, raw: Any) -> int:
     if isinstance(raw, bool):
         raise ConfigError(f"parameter {name}: expected a number, got {raw!r}")
     text = str(raw).strip()
+    if name == "treasury":
+        return _address_value(text)
     if text in _NAMED_FIELDS.get(name, ()):
         return _NAMED_FIELDS[name].index(text)
     if name in WAD_FIELDS:
@@ -136,6 +157,21 @@ def _parse_value(name: str, raw: Any) -> int:
         return int(text)
     except ValueError:
         raise ConfigError(f"parameter {name}: expected an integer, got {text!r}") from None
+
+
+def _as_int(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) and value.startswith("0x") else int(value)
+
+
+def _address_value(text: str) -> int:
+    """A 0x-prefixed 20-byte address (or 0 for the deployer) as an integer."""
+    try:
+        value = int(text, 16) if text.startswith("0x") else int(text)
+    except ValueError:
+        raise ConfigError(f"parameter treasury: expected a 0x address, got {text!r}") from None
+    if value < 0 or value >= 2**160 or (text.startswith("0x") and len(text) != 42):
+        raise ConfigError(f"parameter treasury: expected a 0x address of 40 hex digits, got {text!r}")
+    return value
 
 
 def _wad_value(name: str, text: str) -> int:

@@ -1,7 +1,7 @@
 """The contract's types, mirrored once for all of Python: enums, the score scale and its conversions.
 
-`IProofOfQuality.sol` declares Role, Status and Phase; these IntEnums carry the same names in the
-same order, so `Phase(view["phase"])` reads a view and `Role.INFERENCE` is what `register` takes.
+`contracts/PoQTypes.sol` declares Role, Status and Stage; these IntEnums carry the same names in the
+same order, so `Stage(view["stage"])` reads a view and `Role.INFERENCE` is what `register` takes.
 Scores travel on chain as integers in [0, MAX_SCORE] (10_000 = 10.0 points); everything off chain
 (models, the paper's tables, the Monte Carlo) uses the paper's scale [0, SCORE_SCALE].
 """
@@ -11,47 +11,50 @@ from __future__ import annotations
 from enum import IntEnum
 
 
-class Role(IntEnum):
-    NONE = 0
-    INFERENCE = 1
-    EVALUATOR = 2
-
+class _Labeled(IntEnum):
     @property
     def label(self) -> str:
         """The Solidity name ("Inference"), as tables and reverts spell it."""
         return self.name.capitalize()
 
 
-class Status(IntEnum):
-    NONE = 0  # never registered
-    ACTIVE = 1  # in its role's pool, can be drawn
-    SUSPENDED = 2  # stake fell below minStake; out of the pool until topped up
-    EXITING = 3  # out of the pool; stake released after the unbonding delay
-    EXITED = 4  # stake released; may register again
-
-    @property
-    def label(self) -> str:
-        return self.name.capitalize()
-
-
-class Phase(IntEnum):
+class Role(_Labeled):
     NONE = 0
-    OPEN = 1  # waiting for the assigned node's answer
-    ANSWERED = 2  # answered; waiting for the requester to reveal the reference
-    COMMIT = 3  # selected evaluators commit hashed scores
-    REVEAL = 4  # evaluators reveal scores
-    CLOSED = 5  # reveal phase over; ready to finalize
-    LAPSED = 6  # never answered in time; ready to finalize as expired
-    FINALIZED = 7  # settled: rewards credited, surplus refunded
-    EXPIRED = 8  # settled without an answer: requester refunded, node slashed
+    INFERENCE = 1
+    EVALUATOR = 2
+
+
+class Status(_Labeled):
+    NONE = 0  # never registered
+    ACTIVE = 1  # in its role's pool: drawn for batches opened from now on
+    SUSPENDED = 2  # stake fell below minStake; out of the pool until topped up
+    STANDBY = 3  # evicted from a full pool by a larger stake; out until it outbids the lowest
+    EXITING = 4  # out of the pool; stake released after the unbonding delay
+    EXITED = 5  # stake released; may register again
+
+
+class Stage(_Labeled):
+    """A batch's stage (IPoQTypes.Stage); stages with deadlines end early when everyone acted."""
+
+    NONE = 0
+    OPENED = 1  # waiting for its draw block
+    ANSWERING = 2  # drawn: assigned nodes answer
+    REFERENCING = 3  # answered: the requester reveals the references
+    COMMITTING = 4  # panels commit hashed scores
+    REVEALING = 5  # panels reveal scores
+    CLOSED = 6  # ready to finalize
+    FINALIZED = 7  # settled
 
     @property
     def label(self) -> str:
         return self.name.capitalize()
 
+
+# A batch's participant flags (libraries/Packing.sol)
+ANSWERED, COMMITTED, REVEALED = 1, 2, 4
 
 # Enum types by their Solidity name, for decoding revert arguments and views.
-ENUMS: dict[str, type[IntEnum]] = {"Role": Role, "Status": Status, "Phase": Phase}
+ENUMS: dict[str, type[_Labeled]] = {"Role": Role, "Status": Status, "Stage": Stage}
 
 MAX_SCORE = 10_000  # the contract's integer score for a perfect answer (Consensus.MAX_SCORE)
 SCORE_SCALE = 10.0  # the paper's score scale: scores in [0, SCORE_SCALE]

@@ -117,6 +117,21 @@ def normalized_cost(reported: bool, latency: int, lo: int, hi: int) -> Wad:
     return Wad(-(-(latency - lo) * WAD // span))
 
 
+MAX_COST_US = 2**32 - 1
+
+
+def per_item_us(elapsed_s: int, items: int) -> int:
+    """Microseconds per item of an action `elapsed_s` seconds after its start, saturating (Costs.perItemUs)."""
+    return min(elapsed_s * 10**6 // items, MAX_COST_US)
+
+
+def smooth_cost(prev: int, measured: bool, observed: int, alpha: int) -> int:
+    """A node's next measured cost: the first observation, then prev + alpha (obs - prev), floored."""
+    if not measured:
+        return observed
+    return (prev * (WAD - alpha) + observed * alpha) // WAD
+
+
 def cost_range(latencies: Sequence[int | None]) -> tuple[int, int]:
     """(min, max) over reported latencies of a role's active pool; (0, 0) when none reported."""
     reported = [x for x in latencies if x is not None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -53,13 +54,16 @@ def test_deploy_poq_writes_a_manifest(fixture_artifacts: CompiledArtifacts, tmp_
     account = dev_account(0)
     fund_accounts(w3, [account.address], 10**20)
     manifest = deploy_poq(w3, account, PARAMS, artifacts=fixture_artifacts,
-                          deployments_dir=tmp_path, contract_name="PoQStub")
+                          deployments_dir=tmp_path, contract_name="PoQStub", module_name="ModuleStub")
     assert load_manifest(w3.eth.chain_id, tmp_path) == manifest
-    assert manifest.params == PARAMS.as_dict()
+    resolved = replace(PARAMS, treasury=int(account.address, 16))  # 0 means the deployer
+    assert manifest.params == resolved.as_dict()
     assert manifest.deployer == account.address
     assert manifest.source_hash == fixture_artifacts.source_hash
     stub = w3.eth.contract(address=manifest.address, abi=manifest.abi)
-    assert tuple(stub.functions.getParams().call()) == PARAMS.as_tuple()
+    assert tuple(stub.functions.getParams().call()) == resolved.as_tuple()
+    assert stub.functions.module().call() == manifest.module
+    assert w3.eth.get_code(manifest.module) != b""
 
 
 def test_reverting_constructor_raises_transaction_failed(
@@ -102,12 +106,13 @@ def test_deploy_poq_on_anvil(
     w3 = connect(anvil_chain)
     assert w3.eth.chain_id == 31337
     manifest = deploy_poq(w3, dev_account(0), PARAMS, artifacts=fixture_artifacts,
-                          deployments_dir=tmp_path, contract_name="PoQStub")
+                          deployments_dir=tmp_path, contract_name="PoQStub", module_name="ModuleStub")
     assert manifest.chain_id == 31337
     assert (tmp_path / "31337.json").is_file()
     assert w3.eth.get_code(manifest.address) != b""
     stub = w3.eth.contract(address=manifest.address, abi=manifest.abi)
-    assert tuple(stub.functions.getParams().call()) == PARAMS.as_tuple()
+    resolved = replace(PARAMS, treasury=int(dev_account(0).address, 16))
+    assert tuple(stub.functions.getParams().call()) == resolved.as_tuple()
 
 
 @pytest.mark.anvil

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {PoQPools} from "./PoQPools.sol";
+import {Consensus} from "./libraries/Consensus.sol";
+import {Packing} from "./libraries/Packing.sol";
+import {Rewards} from "./libraries/Rewards.sol";
+import {Trust} from "./libraries/Trust.sol";
+import {MAX_K} from "./libraries/Wad.sol";
+
+/// @title PoQSettlement: finalize a batch, every task by Eqs. 1-5 exactly as a round of its own
+/// @notice Tasks settle in order, each by the paper's equations with the costs and trust weights read
+///         when the batch closed; each reward is converted to wei on its own, so a batch pays exactly
+///         what its tasks would have paid one by one. A participant's rewards are then summed and
+///         written once: credits to its balance, debits from its stake to the treasury.
+/// @dev Runs in PoQBatchModule by delegatecall. Mirrored by offchain/protocol/batch.py (`settle_batch`).
+abstract contract PoQSettlement is PoQPools {
+    /// @dev What settlement knows of one participant; loaded once, written once.
+    struct Party {
+        address account;
+        uint256 items;
+        uint8 flags;
+        uint256 cost; // normalized cost C (WAD), read before anyone is settled
+        uint256 weight; // trust weight (WAD), moved task by task in trust mode
+        uint256 cursor; // the evaluator's next seat (its scores are in seat order)
+        uint256 jobs;
+        int256 rewardWad;
+        uint256 credit; // wei to the balance
+        uint256 debit; // wei from the stake
+    }
+
+    /// @dev A task's revealed seats, in seat order.
+    struct Seats {
+        uint256[] scores;
+        uint256[] weights;
+        uint256[] parties;
+        uint256 count;
+    }
+
+    /// @dev IProofOfQuality.finalize: settle a Closed batch. Runs in the PoQ contract's storage.
+    function _finalize(uint256 batchId) internal {
+        Batch storage b = _batch(batchId);
+        (Stage stage,,) = _stage(b);
+        if (stage != Stage.Closed) revert WrongStage(batchId, Stage.Closed, stage);
+        b.stage = Stage.Finalized;
+        Party[] memory parties = _loadParties(batchId, b);
+        uint256 size = b.size;
+        uint256[] memory quality = new uint256[](size);
+        int256[] memory rewards = new int256[](size * (1 + K));
+        uint256 expiredMask;
+        for (uint256 t; t < size; ++t) {
+            uint256 lane = Packing.readTask(_taskWords[batchId], t);
+            if (parties[Packing.nodeOf(lane)].flags & Packing.ANSWERED == 0) {
+                expiredMask |= 1 << t;
+                _expireTask(lane, parties, rewards, t * (1 + K));
+            } else {
+                quality[t] = _settleTask(batchId, lane, parties, rewards, t * (1 + K));
+            }
+        }
+        uint256 paid = _applyParties(batchId, parties);
+        uint256 fee = b.fee;
+        _escrow -= fee;
+        if (fee > paid) {
+            _nodes[b.requester].balance += _toUint88(fee - paid);
+            _totalBalance += fee - paid;
+            emit FeeRefunded(batchId, b.requester, fee - paid);
+        }
+        emit BatchFinalized(batchId, b.firstTaskId, expiredMask, quality, rewards, paid, fee - paid);
+        _clear(batchId, b, parties);
+    }
+
+    // ================================================================ per task
+
+    /// @dev Settles one answered task: consensus over its revealed seats, R_F for the node, R_M for each
+    ///      revealed seat, the slash for each seat that never revealed. Returns Q.
+    function _settleTask(uint256 batchId, uint256 lane, Party[] memory parties, int256[] memory rewards, uint256 at)
+        internal
+        returns (uint256 quality)
+    {
+        Seats memory seats = _revealedSeats(batchId, lane, parties);
+        (uint256 num, uint256 den) = _center(seats);
+        // no revealed score means no quality signal: the node is neither paid nor penalized
+        if (seats.count != 0) quality = Consensus.quality(num, den);
+        Party memory node = parties[Packing.nodeOf(lane)];
+        rewards[at] = seats.count == 0 ? int256(0) : Rewards.inferenceReward(ALPHA_F, BETA_F, quality, node.cost);
+        _book(node, rewards[at]);
+        _settleSeats(lane, parties, seats, num, den, rewards, at + 1);
+        if (AGGREGATION == Consensus.TRUST && seats.count != 0) {
+            uint256[] memory next =
+                Trust.next(seats.scores, seats.weights, num, den, TRUST_RULE, TRUST_LAMBDA, TRUST_MIN, TRUST_MAX);
+            for (uint256 i; i < seats.count; ++i) {
+                parties[seats.parties[i]].weight = next[i];
+            }
+        }
+    }
+
+    /// @dev R_M for each revealed seat against the center num/den; the slash for a seat that never revealed.
+    function _settleSeats(
+        uint256 lane,
+        Party[] memory parties,
+        Seats memory seats,
+        uint256 num,
+        uint256 den,
+        int256[] memory rewards,
+        uint256 at
+    ) internal view {
+        uint256 revealed;
+        for (uint256 j; j < K; ++j) {
+            Party memory party = parties[Packing.seatOf(lane, j)];
+            int256 reward = -int256(SLASH_PENALTY);
+            if (party.flags & Packing.REVEALED != 0) {
+                uint256 d = Consensus.deviation(seats.scores[revealed++], num, den);
+                reward = Rewards.evaluatorReward(ALPHA_M, BETA_M, d, party.cost);
+            }
+            _book(party, reward);
+            rewards[at + j] = reward;
+        }
+    }
+
+    /// @dev A task its node never answered: the node pays the slash penalty; its seats are void (their
+    ///      evaluators' scores for it are skipped, neither paid nor slashed).
+    function _expireTask(uint256 lane, Party[] memory parties, int256[] memory rewards, uint256 at) internal {
+        int256 penalty = -int256(SLASH_PENALTY);
+        _book(parties[Packing.nodeOf(lane)], penalty);
+        rewards[at] = penalty;
+        for (uint256 j; j < K; ++j) {
+            parties[Packing.seatOf(lane, j)].cursor += 1;
+        }
+    }
+
+    function _revealedSeats(uint256 batchId, uint256 lane, Party[] memory parties)
+        internal
+        view
+        returns (Seats memory seats)
+    {
+        seats = Seats(new uint256[](K), new uint256[](K), new uint256[](K), 0);
+        for (uint256 j; j < K; ++j) {
+            uint256 e = Packing.seatOf(lane, j);
+            Party memory party = parties[e];
+            uint256 index = party.cursor++;
+            if (party.flags & Packing.REVEALED == 0) continue;
+            uint256 i = seats.count++;
+            seats.scores[i] = Packing.readScore(_scoreWords[batchId], e * SCORE_WORDS, index);
+            (seats.weights[i], seats.parties[i]) = (party.weight, e);
+        }
+        uint256 n = seats.count;
+        (uint256[] memory scores, uint256[] memory weights) = (seats.scores, seats.weights);
+        assembly ("memory-safe") {
+            mstore(scores, n) // trim to the revealed seats
+            mstore(weights, n)
+        }
+    }
+
+    /// @dev The consensus center num/den of a task's revealed scores (the scores stay in seat order).
+    function _center(Seats memory seats) internal view returns (uint256 num, uint256 den) {
+        if (AGGREGATION == Consensus.TRUST) return Consensus.weightedCenter(seats.scores, seats.weights);
+        uint256[] memory sorted = new uint256[](seats.count);
+        for (uint256 i; i < seats.count; ++i) {
+            sorted[i] = seats.scores[i];
+        }
+        return Consensus.center(sorted, AGGREGATION); // sorts its copy
+    }
+
+    /// @dev Adds one settled job to a participant: its reward, floored to wei on its own.
+    function _book(Party memory party, int256 rewardWad) internal view {
+        party.jobs += 1;
+        party.rewardWad += rewardWad;
+        int256 amount = Rewards.toWei(rewardWad, REWARD_UNIT);
+        if (amount > 0) party.credit += uint256(amount);
+        else party.debit += uint256(-amount);
+    }
+
+    // ================================================================ per participant
+
+    /// @dev Every participant's flags, normalized cost and trust weight, before anyone is settled: a
+    ///      suspension during settlement cannot move the cost range under the participants after it.
+    function _loadParties(uint256 batchId, Batch storage b) internal view returns (Party[] memory parties) {
+        parties = new Party[](b.participantCount);
+        (uint256 loInference, uint256 hiInference) = _costRange(0);
+        (uint256 loEvaluator, uint256 hiEvaluator) = _costRange(1);
+        for (uint256 p; p < parties.length; ++p) {
+            (uint32 id, uint16 items, uint8 flags) = Packing.readParticipant(_participantWords[batchId], p);
+            Party memory party = parties[p];
+            (party.account, party.items, party.flags) = (_nodeAt[id], items, flags);
+            Node storage nd = _nodes[party.account];
+            (uint256 lo, uint256 hi) = p < b.inferenceCount ? (loInference, hiInference) : (loEvaluator, hiEvaluator);
+            party.cost = Rewards.normalizedCost(nd.costSamples != 0, nd.costUs, lo, hi);
+            party.weight = Trust.effective(nd.trustWeight, TRUST_INITIAL);
+        }
+    }
+
+    /// @dev Writes each participant once: balance, stake (debits go to the treasury), trust, pool status.
+    ///      Returns the wei paid out of the fee.
+    function _applyParties(uint256 batchId, Party[] memory parties) internal returns (uint256 paid) {
+        uint256 slashed;
+        for (uint256 p; p < parties.length; ++p) {
+            Party memory party = parties[p];
+            Node storage nd = _nodes[party.account];
+            nd.openBatches -= 1;
+            uint256 debited = party.debit < nd.stake ? party.debit : nd.stake;
+            nd.balance += uint88(party.credit); // credit <= fee < 2^88
+            nd.stake -= uint88(debited);
+            (paid, slashed) = (paid + party.credit, slashed + debited);
+            if (AGGREGATION == Consensus.TRUST && party.flags & Packing.REVEALED != 0) {
+                nd.trustWeight = uint64(party.weight); // <= TRUST_MAX < 2^64
+                emit TrustUpdated(batchId, party.account, party.weight);
+            }
+            if (debited != 0) _afterDebit(party.account, nd);
+            emit RewardsSettled(batchId, party.account, party.jobs, party.rewardWad, int256(party.credit) - int256(debited));
+        }
+        if (slashed != 0) {
+            _nodes[TREASURY].balance = _toUint88(_nodes[TREASURY].balance + slashed);
+            emit TreasuryCredited(batchId, slashed);
+        }
+        _totalStake -= slashed;
+        _totalBalance += paid + slashed;
+    }
+
+    /// @dev A stake below minStake leaves the pool; a smaller stake above it may weigh fewer units.
+    function _afterDebit(address account, Node storage nd) internal {
+        if (nd.status != Status.Active) return;
+        if (nd.stake < MIN_STAKE) {
+            _leavePool(nd);
+            nd.status = Status.Suspended;
+            emit NodeSuspended(account, nd.stake);
+        } else {
+            _setUnits(nd);
+        }
+    }
+
+    /// @dev Frees the batch's per-task storage; what views show afterwards comes from events.
+    function _clear(uint256 batchId, Batch storage b, Party[] memory parties) internal {
+        for (uint256 w; w * Packing.TASKS_PER_WORD < b.size; ++w) {
+            delete _taskWords[batchId][w];
+        }
+        for (uint256 p; p < parties.length; ++p) {
+            if (p % Packing.PARTICIPANTS_PER_WORD == 0) {
+                delete _participantWords[batchId][p / Packing.PARTICIPANTS_PER_WORD];
+            }
+            if (p < b.inferenceCount) continue;
+            delete _scoreCommitments[batchId][p]; // a commitment never revealed
+            if (parties[p].flags & Packing.REVEALED == 0) continue;
+            for (uint256 w; w * Packing.SCORES_PER_WORD < parties[p].items; ++w) {
+                delete _scoreWords[batchId][p * SCORE_WORDS + w];
+            }
+        }
+        (b.fee, b.referenceCommitment) = (0, bytes32(0));
+    }
+}

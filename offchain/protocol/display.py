@@ -1,0 +1,37 @@
+"""How people read the contract's numbers: wei as exact ETH, deployment parameters with their units.
+
+Shared by `poq params` and the dashboard, so both spell a parameter the same way. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from offchain.protocol.params import AGGREGATIONS, TRUST_RULES, WAD_FIELDS
+from offchain.protocol.wad import WAD
+
+WEI_FIELDS = frozenset({"rewardUnit", "minStake"})  # parameters in wei
+_NAMES = {"aggregation": AGGREGATIONS, "trustRule": TRUST_RULES}  # parameters that index a list of names
+_SECONDS_SUFFIXES = ("Window", "Delay", "Length")  # parameters in seconds
+
+
+def eth_text(wei: int) -> str:
+    """Wei as an exact decimal ETH string ("1.5", "-0.000001", "0"): no rounding, no float."""
+    sign = "-" if wei < 0 else ""
+    whole, frac = divmod(abs(int(wei)), 10**18)
+    fraction = f"{frac:018d}".rstrip("0")
+    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
+
+
+def param_text(name: str, value: object) -> str:
+    """A deployment parameter as a person reads it: "0.5" (WAD), "mean", "0.01 ETH", "600 s"."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return str(value)
+    if name in WAD_FIELDS:
+        return f"{value / WAD:g}"
+    if name in _NAMES:
+        names = _NAMES[name]
+        return names[value] if 0 <= value < len(names) else str(value)
+    if name in WEI_FIELDS:
+        return f"{eth_text(value)} ETH"
+    if name.endswith(_SECONDS_SUFFIXES):
+        return f"{value} s"
+    return str(value)
