@@ -12,6 +12,7 @@ import fnmatch
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from offchain.errors import ConfigError
 
@@ -64,11 +65,12 @@ def cached(hub_id: str) -> Path | None:
         return None
 
 
-def snapshot(hub_id: str, name: str | None = None) -> Path:
+def snapshot(hub_id: str, name: str | None = None, *, api: Any = None) -> Path:
     """A local directory holding ``hub_id``: the cached snapshot, else one downloaded now.
 
     HubModelUnavailable when it is not cached and the hub is off or unreachable; HubModelRefused when
-    the hub has no such model or will not serve it (gated: set HF_TOKEN).
+    the hub has no such model or will not serve it (gated: set HF_TOKEN). ``api``: a
+    ``huggingface_hub.HfApi`` (its endpoint), default the public hub.
     """
     label = name or hub_id
     local = cached(hub_id)
@@ -79,8 +81,9 @@ def snapshot(hub_id: str, name: str | None = None) -> Path:
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
+    api = api or HfApi()
     try:
-        info = HfApi().model_info(hub_id, timeout=PROBE_TIMEOUT_S)
+        info = api.model_info(hub_id, timeout=PROBE_TIMEOUT_S)
     except GatedRepoError:
         raise HubModelRefused(label, hub_id, "the repository is gated: accept its licence online and set HF_TOKEN") \
             from None
@@ -92,7 +95,8 @@ def snapshot(hub_id: str, name: str | None = None) -> Path:
         raise HubModelUnavailable(label, hub_id, _first_line(exc)) from None
     files = [s.rfilename for s in info.siblings or []]
     try:
-        return Path(snapshot_download(hub_id, allow_patterns=download_patterns(files), ignore_patterns=list(SKIP)))
+        return Path(snapshot_download(hub_id, allow_patterns=download_patterns(files), ignore_patterns=list(SKIP),
+                                      endpoint=api.endpoint))
     except Exception as exc:  # a download cut off half-way: same advice
         raise HubModelUnavailable(label, hub_id, _first_line(exc)) from None
 

@@ -92,3 +92,64 @@ def test_replay_evaluator_scores_tasks_from_the_log(tmp_path):
     assert replay.score_texts([{"input": "question", "reference": "gold", "output": "answer"}]) == [7.5]
     with pytest.raises(ConfigError, match="no logged score"):
         replay.score_texts([{"input": "gold", "reference": None, "output": "other"}])
+
+
+def test_both_sides_of_the_pairs_go_to_the_encoder_in_one_call():
+    enc = FakeEncoder()
+    BiEncoderEvaluator("fake", enc).score([("ref a", "answer"), ("ref b", "answer")])
+    assert enc.calls == [["ref a", "ref b", "answer"]]
+
+
+def test_length_buckets_cover_every_index_once_shortest_first_within_the_token_budget():
+    from offchain.models.onnx_runtime import bucketed
+
+    lengths = [5, 300, 7, 6, 100, 8, 5]
+    batches = bucketed(lengths, batch_size=3, max_tokens=512)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(flat)
+    assert all(len(b) <= 3 and (len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 512) for b in batches)
+    assert bucketed([400, 400], batch_size=8, max_tokens=512) == [[0], [1]]  # a long row rides alone
+
+
+class FakeEncoding:
+    """What `tokenizers` returns for one text: ids and type ids, unpadded."""
+
+    def __init__(self, n):
+        self.ids, self.type_ids = list(range(1, n + 1)), [0] * n
+
+
+def test_bucketed_runs_pad_each_batch_to_its_own_longest_and_restore_input_order():
+    from offchain.models.onnx_runtime import run_bucketed
+
+    widths = []
+
+    def fake_run(feeds):  # the row's real token count, read back from its attention mask
+        widths.append(feeds["input_ids"].shape[1])
+        assert (feeds["input_ids"][feeds["attention_mask"] == 0] == 7).all()  # padded with pad_id
+        return feeds["attention_mask"].sum(axis=1)
+
+    encodings = [FakeEncoding(n) for n in (9, 2, 30, 3)]
+    out = run_bucketed(encodings, 2, {"input_ids", "attention_mask"}, fake_run, pad_id=7)
+    assert [int(x) for x in out] == [9, 2, 30, 3]
+    assert widths == [3, 30]
+
+
+class FakeNliCrossEncoder:
+    """Three logits per pair and an id2label, like an NLI cross-encoder."""
+
+    class config:  # noqa: N801 - mimics the attribute
+        id2label = {0: "contradiction", 1: "ENTAILMENT", 2: "neutral"}
+
+    def predict(self, pairs, **kwargs):
+        return np.array([[0.0, 2.0, 0.0] if a == b else [2.0, 0.0, 0.0] for a, b in pairs])
+
+
+def test_nli_cross_encoder_scores_the_entailment_probability():
+    from offchain.models.crossencoders import TorchCrossEncoderEvaluator
+
+    ev = TorchCrossEncoderEvaluator("fake-nli", FakeNliCrossEncoder(), label="entailment")
+    same, other = ev.score([("a", "a"), ("a", "b")])
+    assert same == pytest.approx(np.exp(2) / (np.exp(2) + 2)) and other == pytest.approx(1 / (np.exp(2) + 2))
+    with pytest.raises(ConfigError, match="no output label 'support'"):
+        TorchCrossEncoderEvaluator("fake-nli", FakeNliCrossEncoder(), label="support")
