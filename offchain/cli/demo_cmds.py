@@ -37,13 +37,19 @@ def demo_cmd(
     )
 
 
-def _start_dashboard(port: int, deployments_dir: Path, dashboard_port: int) -> str:
-    """The chain first (the fleet reuses it), then a detached dashboard that ends with the chain."""
+def _start_dashboard(port: int, deployments_dir: Path, dashboard_port: int) -> str | None:
+    """The chain first (the fleet reuses it), then a detached dashboard that ends with the chain.
+    The dashboard is a view: when it cannot start (its port taken, say), the demo goes on without it."""
     from deploy.localchain import chain_up
     from offchain.dashboard.background import start_background
+    from offchain.errors import PoQError
 
     chain = chain_up(port=port)
-    started = start_background(chain.rpc_url, deployments_dir, port=dashboard_port)
+    try:
+        started = start_background(chain.rpc_url, deployments_dir, port=dashboard_port)
+    except PoQError as exc:
+        click.echo(f"dashboard: not started ({exc})", err=True)
+        return None
     where = f"pid {started.pid}, log {started.log_path}" if started.pid else "already running"
     click.echo(f"dashboard: open {started.url} to watch the rounds settle ({where})")
     return started.url

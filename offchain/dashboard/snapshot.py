@@ -2,7 +2,7 @@
 
 The web layer (server, page, scripts) sees only what this module returns: plain dicts of strings,
 numbers and lists. When the contract's ABI changes, this module and `offchain.chain.history` follow
-it and nothing else does. Amounts in wei travel as exact decimal strings (`eth_text`), because a
+it and nothing else does. Amounts in wei travel as exact decimal ETH strings (`eth_text`), because a
 JavaScript number cannot hold 18 digits; rewards are floats in reward units (WAD / 1e18).
 """
 
@@ -27,21 +27,13 @@ from offchain.chain.history import (
 from offchain.chain.manifest import manifest_path
 from offchain.chain.views import node_rows, task_story
 from offchain.errors import PoQError, RpcUnavailable, one_line
-from offchain.protocol import AGGREGATIONS, TRUST_RULES, WAD
-from offchain.protocol.params import WAD_FIELDS
+from offchain.protocol import AGGREGATIONS, WAD
+from offchain.protocol.display import eth_text, param_text
 from offchain.protocol.types import Phase, Role, from_score_units
 
 log = logging.getLogger("poq.dashboard")
 LATEST_TASKS = 12  # rows in the "latest tasks" table
 PHASE_NAMES = [p.label for p in Phase if p is not Phase.NONE]
-
-
-def eth_text(wei: int) -> str:
-    """Wei as an exact decimal ETH string ("1.5", "-0.000001", "0"): no rounding, no float."""
-    sign = "-" if wei < 0 else ""
-    whole, frac = divmod(abs(int(wei)), 10**18)
-    fraction = f"{frac:018d}".rstrip("0")
-    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
 
 
 def _short(address: str) -> str:
@@ -309,19 +301,4 @@ def _trust_history(
 
 def _params_table(params: dict[str, int]) -> list[dict[str, str]]:
     """The deployment's parameters, each with its raw value and a readable one."""
-    rows = []
-    for name, value in params.items():
-        if name in WAD_FIELDS:
-            shown = f"{value / WAD:g}"
-        elif name == "aggregation":
-            shown = AGGREGATIONS[value]
-        elif name == "trustRule":
-            shown = TRUST_RULES[value]
-        elif name in {"rewardUnit", "minStake"}:
-            shown = f"{eth_text(value)} ETH"
-        elif name.endswith(("Window", "Delay", "Length")):
-            shown = f"{value} s"
-        else:
-            shown = str(value)
-        rows.append({"name": name, "value": str(value), "shown": shown})
-    return rows
+    return [{"name": name, "value": str(value), "shown": param_text(name, value)} for name, value in params.items()]

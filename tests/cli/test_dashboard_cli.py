@@ -56,3 +56,26 @@ def test_help_lists_the_dashboard() -> None:
     assert code == 0
     for option in ("--rpc-url", "--deployments", "--port", "--host", "POQ_RPC_URL"):
         assert option in out
+
+
+@pytest.mark.anvil
+def test_demo_goes_on_without_the_dashboard_when_its_port_is_taken(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import offchain.cli.fleet_cmds as fleet_cmds
+    from tests.conftest import free_port
+
+    fleets: list[tuple[object, ...]] = []
+    monkeypatch.setattr(fleet_cmds, "run_fleet_and_print", lambda *args: fleets.append(args))  # no models here
+    monkeypatch.chdir(tmp_path)
+    port = str(free_port())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        try:
+            result = CliRunner().invoke(cli, ["demo", "--port", port, "--dashboard-port",
+                                              str(taken.getsockname()[1])], catch_exceptions=False)
+        finally:
+            run("chain", "down", "--port", port)
+    assert result.exit_code == 0, result.output
+    assert "dashboard: not started (the dashboard exited with code 1: Error: cannot serve" in result.output
+    assert len(fleets) == 1

@@ -109,7 +109,7 @@ def shown_balances(driver: Any) -> dict[str, int]:
         "return [...document.querySelectorAll('#nodes tbody tr[data-address]')]"
         ".map(row => [row.dataset.address, row.querySelector('td.balance').textContent]);"
     )
-    return {address: int(Decimal(text) * 10**18) for address, text in cells}
+    return {address: int(Decimal(text).scaleb(18)) for address, text in cells}
 
 
 def shown(driver: Any, selector: str) -> list[str]:
