@@ -77,7 +77,9 @@ def _export(source: Path, tmp: Path, settings: dict[str, Any]) -> None:
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(str(source), local_files_only=True, dtype=torch.float32).eval()
-    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if model.config.type_vocab_size > 1 else [])
+    # token_type_ids only for models that have them (BERT: yes, MPNet and RoBERTa-style: no or a single type)
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if getattr(model.config, "type_vocab_size", 0) > 1
+                                               else [])
     wrapper = _pooled(model, settings["pooling"], settings["normalize"])
     example = tuple(torch.ones(2, 8, dtype=torch.long) for _ in names)
     axes = {n: {0: "batch", 1: "tokens"} for n in names} | {"embedding": {0: "batch"}}
