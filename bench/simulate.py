@@ -2,7 +2,9 @@
 
 Synthetic inputs shaped like the paper's study (200 records, 5 inference nodes, 3 evaluators, K = 3);
 the best of a few repeats per aggregation mode. Prints figures; asserts nothing. The trust-weighted
-modes loop over rounds (their weights are sequential), so they run fewer rounds (--trust-rounds).
+modes loop over rounds (their weights are sequential), so they run fewer rounds (--trust-rounds), and so
+does the measured cost rule (mean aggregation; its moving averages are integer loops over each node's
+observations).
 
     .venv/bin/python bench/simulate.py [--rounds 1000000] [--trust-rounds 100000] [--repeats 3] [--json]
 """
@@ -20,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from offchain.protocol import AGGREGATIONS  # noqa: E402
+from simulation.costs import MEASURED, CostConfig  # noqa: E402
 from simulation.inputs import SimInputs  # noqa: E402
 from simulation.montecarlo import TRUST_RULES, SimConfig, TrustConfig, simulate  # noqa: E402
 
@@ -59,6 +62,8 @@ def main() -> None:
     for rule in TRUST_RULES:
         config = SimConfig(rounds=args.trust_rounds, k=args.k, aggregation="trust", trust=TrustConfig(rule=rule))
         figures[f"trust-{rule}"] = rounds_per_second(inputs, config, args.repeats)
+    measured = SimConfig(rounds=args.trust_rounds, k=args.k, costs=CostConfig(rule=MEASURED))
+    figures["mean, measured"] = rounds_per_second(inputs, measured, args.repeats)
     if args.json:
         print(json.dumps({"rounds": args.rounds, "trust_rounds": args.trust_rounds, "k": args.k,
                           "rounds_per_s": figures}))

@@ -1,46 +1,29 @@
-"""The simulation's inputs in the contract's integer units, and rounds settled with offchain.protocol.
+"""The simulation's rounds in the contract's integer units, settled with offchain.protocol.
 
-Scores become integer score units, round(score x 1000) in [0, MAX_SCORE = 10_000], and
-latencies integer microseconds, round(ms x 1000), the unit the contract's cost reports use; costs are
-then min-max normalized in WAD by wad.normalized_cost exactly as the contract does. Rounds are settled
-by offchain.protocol.settle_round, so these numbers are the contract's to the wei.
+Scores become integer score units, round(score x 1000) in [0, MAX_SCORE = 10_000]; each round's
+costs come in as the normalized WAD costs the contract would read at settlement (simulation.costs:
+claimed reports or measured microseconds, min-max normalized by wad.normalized_cost). Rounds are
+settled by offchain.protocol.settle_round, so these numbers are the contract's to the wei.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from offchain.errors import ConfigError
 from offchain.protocol import Params, RoundSettlement, settle_round, wad
 from offchain.protocol.types import MAX_SCORE, UNITS_PER_POINT
 
-UINT32_MAX = 2**32 - 1
 IntArray = npt.NDArray[np.int64]
 
 
 def score_units(scores: npt.NDArray[np.float64]) -> IntArray:
-    """Scores on [0, 10] as contract score units: round(score x 1000), clipped to [0, 10_000]."""
+    """Scores on [0, 10] as contract score units: round(score x 1000), clipped to [0, 10_000]; NaN -> 0."""
     units = np.rint(np.asarray(scores, dtype=np.float64) * UNITS_PER_POINT)
-    return np.clip(units, 0, MAX_SCORE).astype(np.int64)
-
-
-def latency_us(latency_ms: npt.NDArray[np.float64]) -> list[int]:
-    """Latencies in ms as the integer microseconds a node reports on chain (uint32)."""
-    values = [int(x) for x in np.rint(np.asarray(latency_ms, dtype=np.float64) * 1000.0)]
-    for value in values:
-        if not 0 <= value <= UINT32_MAX:
-            raise ConfigError(f"latency {value} us does not fit the contract's uint32 cost report")
-    return values
-
-
-def wad_costs(latencies_us: Sequence[int]) -> list[int]:
-    """Normalized WAD cost of each node of one role's pool (every node reported)."""
-    lo, hi = wad.cost_range(list(latencies_us))
-    return [wad.normalized_cost(True, x, lo, hi) for x in latencies_us]
+    return np.clip(np.nan_to_num(units), 0, MAX_SCORE).astype(np.int64)  # NaN (not answered): never read
 
 
 def params_for(alpha_f: float, beta_f: float, alpha_m: float, beta_m: float, k: int, aggregation: str,
@@ -63,45 +46,37 @@ class ExactRounds:
     max_float_diff: float  # max |float reward - WAD reward / 1e18| over these rounds, reward units
 
 
-def settle(
-    params: Params,
-    units: IntArray,
-    node_costs: Sequence[int],
-    evaluator_costs: Sequence[int],
-    node: int,
-    evaluators: Sequence[int],
-    record: int,
-) -> RoundSettlement:
-    """settle_round for one round: node `node` answered `record`, scored by `evaluators`."""
+def settle(params: Params, units: IntArray, record: int, node: int, evaluators: Sequence[int], node_cost: int,
+           seat_costs: Sequence[int]) -> RoundSettlement:
+    """settle_round for one round: `node` answered `record`, scored by `evaluators` (costs in WAD)."""
     fee = wad.max_payout(params.alphaF, params.alphaM, params.k, params.rewardUnit)
     seat_scores: list[int | None] = [int(units[record, node, m]) for m in evaluators]
-    return settle_round(params, fee, seat_scores, node_costs[node], [evaluator_costs[m] for m in evaluators])
+    return settle_round(params, fee, seat_scores, node_cost, list(seat_costs))
 
 
 def settle_rounds(
     params: Params,
     scores: npt.NDArray[np.float64],
-    node_latency_ms: npt.NDArray[np.float64],
-    evaluator_latency_ms: npt.NDArray[np.float64],
     record: IntArray,
     node: IntArray,
     evaluators: IntArray,
+    costs_of: Callable[[int], tuple[int, Sequence[int]]],
     float_node_reward: npt.NDArray[np.float64],
     float_evaluator_rewards: npt.NDArray[np.float64],
 ) -> ExactRounds:
-    """Settle rounds i = 0..len(record)-1 exactly; `evaluators` is (rounds, K).
+    """Settle rounds i = 0..len(record)-1 exactly; `evaluators` is (rounds, K), `costs_of(i)` round i's
+    (node cost, seat costs) in WAD.
 
     The float rewards of the same rounds are compared: they differ only by the rounding of scores to
     score units, latencies to microseconds and of the WAD arithmetic.
     """
     units = score_units(scores)
-    node_costs = wad_costs(latency_us(node_latency_ms))
-    evaluator_costs = wad_costs(latency_us(evaluator_latency_ms))
     quality, node_reward, evaluator_rewards = [], [], []
     worst = 0.0
     for i in range(len(record)):
-        seats = [int(m) for m in evaluators[i]]
-        s = settle(params, units, node_costs, evaluator_costs, int(node[i]), seats, int(record[i]))
+        node_cost, seat_costs = costs_of(i)
+        s = settle(params, units, int(record[i]), int(node[i]), [int(m) for m in evaluators[i]], node_cost,
+                   seat_costs)
         quality.append(s.quality)
         node_reward.append(s.node_reward)
         evaluator_rewards.append(s.evaluator_rewards)

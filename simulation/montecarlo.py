@@ -14,13 +14,16 @@ Two simulation-only extensions for the robustness study (adaptive robust PoQ, ar
   vs ~4,000,000 rounds/s; 5,000 rounds take ~0.05 s).
 - an `Adversary`: a subset of evaluators whose scores pass through an attack (offchain.agents.strategies)
   before aggregation, drawn from its own seeded Generator.
+
+Costs follow `SimConfig.costs` (simulation.costs): the nodes' claims, honest or not (the old contract,
+and with no liar the paper's Table 4), or what the contract measures from block timestamps.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +32,8 @@ import numpy.typing as npt
 from offchain.agents.strategies import Strategy
 from offchain.errors import ConfigError
 from offchain.protocol import AGGREGATIONS, CENTER_MODES, MAX_K, TRUST_RULES, Params, floats, wad
+from simulation.costs import CostConfig, RoleCosts, check_costs, role_costs
+from simulation.costs import normalized_costs as normalized_costs  # re-exported: the paper's static C
 from simulation.exact import ExactRounds, params_for, settle_rounds
 from simulation.inputs import SimInputs
 
@@ -77,10 +82,12 @@ class SimConfig:
     aggregation: str = "mean"  # mean | median | trimmed | trust (simulation only)
     exact_rounds: int = 0  # settle the first N rounds in WAD integers too (K <= 3, as on chain)
     trust: TrustConfig = field(default_factory=TrustConfig)  # used when aggregation == "trust"
+    costs: CostConfig = field(default_factory=CostConfig)  # claimed (default) or measured, and any liars
 
     def params(self) -> Params:
-        """The contract parameters (offchain.protocol.Params) with these weights, K and aggregation."""
-        return params_for(self.alpha_f, self.beta_f, self.alpha_m, self.beta_m, self.k, self.aggregation)
+        """The contract parameters (offchain.protocol.Params) with these weights, K, aggregation and smoothing."""
+        params = params_for(self.alpha_f, self.beta_f, self.alpha_m, self.beta_m, self.k, self.aggregation)
+        return replace(params, costSmoothing=self.costs.smoothing_wad())
 
 
 @dataclass(frozen=True)
@@ -90,19 +97,20 @@ class RoleStats:
     names: list[str]
     avg_reward: FloatArray  # NaN for a node that got no job
     jobs: IntArray
-    cost_norm: FloatArray
-    avg_latency_ms: FloatArray
+    cost_norm: FloatArray  # C: the node's (claimed rule) or its mean over its jobs (measured; NaN: no job)
+    avg_latency_ms: FloatArray  # the profiled latency (costs.json)
+    cost_basis_ms: FloatArray  # what C priced: the node's claim, or its mean measured cost over its jobs
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
-        return {
-            name: {
-                "avg_reward": None if math.isnan(self.avg_reward[i]) else float(self.avg_reward[i]),
-                "jobs": int(self.jobs[i]),
-                "cost_norm": float(self.cost_norm[i]),
-                "avg_latency_ms": float(self.avg_latency_ms[i]),
-            }
-            for i, name in enumerate(self.names)
-        }
+        return {name: {"avg_reward": json_number(self.avg_reward[i]), "jobs": int(self.jobs[i]),
+                       "cost_norm": json_number(self.cost_norm[i]), "avg_latency_ms": float(self.avg_latency_ms[i]),
+                       "cost_basis_ms": json_number(self.cost_basis_ms[i])}
+                for i, name in enumerate(self.names)}
+
+
+def json_number(x: float) -> float | None:
+    """A float for JSON: None for NaN (a node without a job)."""
+    return None if math.isnan(x) else float(x)
 
 
 @dataclass(frozen=True)
@@ -143,20 +151,15 @@ class SimResult:
     exact: ExactRounds | None = field(default=None)
 
     def as_dict(self) -> dict[str, Any]:
-        """`{"inference": {node: stats}, "evaluator": {name: stats}}` (plus "exact" when settled)."""
-        out: dict[str, Any] = {"inference": self.inference.as_dict(), "evaluator": self.evaluator.as_dict()}
+        """`{"inference": {node: stats}, "evaluator": {name: stats}, "costs": {rule, liars}}` (+ "exact")."""
+        costs = self.config.costs
+        out: dict[str, Any] = {"inference": self.inference.as_dict(), "evaluator": self.evaluator.as_dict(),
+                               "costs": {"rule": costs.rule,
+                                         "liars": {liar.name: liar.claim_us for liar in costs.liars}}}
         if self.exact is not None:
             out["exact"] = {"rounds": len(self.exact.node_reward),
                             "max_float_diff": self.exact.max_float_diff}
         return out
-
-
-def normalized_costs(latency_ms: FloatArray) -> FloatArray:
-    """Min-max normalized cost per node of one role's pool (floats.normalized_cost)."""
-    if len(latency_ms) == 0:
-        return np.zeros(0)
-    lo, hi = float(latency_ms.min()), float(latency_ms.max())
-    return np.array([floats.normalized_cost(float(x), lo, hi) for x in latency_ms], dtype=np.float64)
 
 
 def _sorted_seats(scores: FloatArray) -> FloatArray:
@@ -328,16 +331,18 @@ def _check(inputs: SimInputs, config: SimConfig) -> None:
         raise ConfigError(f"exact rounds must be between 0 and {config.rounds}, got {config.exact_rounds}")
     if config.exact_rounds and config.k > MAX_K:
         raise ConfigError(f"exact WAD rounds need k <= {MAX_K} (the contract's limit), got {config.k}")
+    check_costs(config.costs, inputs.nodes, inputs.evaluators)
 
 
-def _stats(names: list[str], who: IntArray, rewards: FloatArray, cost: FloatArray,
+def _stats(names: list[str], who: IntArray, rewards: FloatArray, costs: RoleCosts,
            latency_ms: FloatArray) -> RoleStats:
     n = len(names)
     jobs = np.bincount(who, minlength=n).astype(np.int64)
     totals = np.bincount(who, weights=rewards, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         avg = np.where(jobs > 0, totals / np.maximum(jobs, 1), np.nan)
-    return RoleStats(list(names), avg, jobs, cost, np.asarray(latency_ms, dtype=np.float64))
+    return RoleStats(list(names), avg, jobs, costs.norm, np.asarray(latency_ms, dtype=np.float64),
+                     costs.basis_ms)
 
 
 def simulate(inputs: SimInputs, config: SimConfig | None = None, adversary: Adversary | None = None,
@@ -369,12 +374,13 @@ def simulate(inputs: SimInputs, config: SimConfig | None = None, adversary: Adve
         bad = np.asarray(adversary.malicious, dtype=bool)[seats]
         if bad.any():
             scores[bad] = adversary.strategy(scores[bad], np.random.default_rng(adversary.seed))
-    node_cost, evaluator_cost = normalized_costs(inputs.node_latency_ms), normalized_costs(
-        inputs.evaluator_latency_ms)
+    cost_rng = np.random.default_rng([config.seed, 2])  # the measured model's own draws
+    node_costs = role_costs(config.costs, inputs.node_latency_ms, inputs.nodes, node, cost_rng)
+    seat_costs = role_costs(config.costs, inputs.evaluator_latency_ms, inputs.evaluators, seats, cost_rng)
     trace = None
     if config.aggregation == TRUST:
         trace = trust_consensus(scores, seats, n_evaluators, config.trust, history=trust_history)
-    q, r_f, r_m = round_rewards(scores, node_cost[node], evaluator_cost[seats], config,
+    q, r_f, r_m = round_rewards(scores, node_costs.c, seat_costs.c, config,
                                 None if trace is None else trace.center)
 
     rounds = Rounds(record, node, seats.T, q, r_f, r_m.T,
@@ -383,14 +389,12 @@ def simulate(inputs: SimInputs, config: SimConfig | None = None, adversary: Adve
     exact = None
     if config.exact_rounds:
         n = config.exact_rounds
-        exact = settle_rounds(config.params(), inputs.scores, inputs.node_latency_ms,
-                              inputs.evaluator_latency_ms, record[:n], node[:n], rounds.evaluators[:n],
-                              r_f[:n], rounds.evaluator_rewards[:n])
-    return SimResult(
-        config,
-        inputs,
-        _stats(inputs.nodes, node, r_f, node_cost, inputs.node_latency_ms),
-        _stats(inputs.evaluators, seats.ravel(), r_m.ravel(), evaluator_cost, inputs.evaluator_latency_ms),
-        rounds,
-        exact,
-    )
+
+        def costs_of(i: int) -> tuple[int, list[int]]:
+            return node_costs.wad((i,)), [seat_costs.wad((j, i)) for j in range(config.k)]
+
+        exact = settle_rounds(config.params(), inputs.scores, record[:n], node[:n], rounds.evaluators[:n],
+                              costs_of, r_f[:n], rounds.evaluator_rewards[:n])
+    return SimResult(config, inputs, _stats(inputs.nodes, node, r_f, node_costs, inputs.node_latency_ms),
+                     _stats(inputs.evaluators, seats.ravel(), r_m.ravel(), seat_costs, inputs.evaluator_latency_ms),
+                     rounds, exact)

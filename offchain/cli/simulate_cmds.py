@@ -4,6 +4,11 @@
 [options]` runs the subcommand `run` (so `poq simulate run …` is the same). Further analyses are added
 as subcommands defined in their own module and added here (`sweep_cmds.sweep_cmd`); any first
 argument that is not a subcommand's name is passed on to `run`.
+
+Costs: `--cost-rule claimed` (the old contract: each node's report; the default, and with no liar the
+paper's Table 4) or `measured` (the contract now: response times from block timestamps). `--liar
+NODE[:CLAIM_US]` makes a node report CLAIM_US; the run then also prints what lying earns under both
+rules (simulation.lying).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from offchain.cli.sweep_cmds import sweep_cmd
 from offchain.protocol import AGGREGATIONS, CENTER_MODES, TRUST_RULES
 
 SIM_AGGREGATIONS = AGGREGATIONS  # simulation.montecarlo.SIM_AGGREGATIONS, without importing numpy
+COST_RULES = ("claimed", "measured")  # simulation.costs.COST_RULES
 
 
 class DefaultGroup(click.Group):
@@ -74,6 +80,17 @@ def simulate_cmd() -> None:
     show_default=True,
     help="Trust weight update: the paper's (saturates at w_max) or robust (median-centerd, decaying).",
 )
+@click.option("--cost-rule", type=click.Choice(COST_RULES), default="claimed", show_default=True,
+              help="Where C comes from: each node's latency report (the old contract) or the contract's clock (now).")
+@click.option("--liar", "liars", multiple=True, metavar="NODE[:CLAIM_US]",
+              help="Repeatable: NODE (an inference node or evaluator of the run) reports CLAIM_US µs (default 1); "
+              "adds what lying earns under both rules.")
+@click.option("--inclusion-delay", type=float, default=1.0, show_default=True,
+              help="Measured rule: seconds every transaction takes to land.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Measured rule: rounds per batch (one observation per node per batch).")
+@click.option("--cost-smoothing", type=float, default=0.2, show_default=True,
+              help="Measured rule: weight of a new observation in a node's cost (costSmoothing).")
 @click.option(
     "--exact-rounds",
     type=click.IntRange(min=0),
@@ -102,18 +119,28 @@ def run_cmd(
     beta_m: float,
     aggregation: str,
     trust_rule: str,
+    cost_rule: str,
+    liars: tuple[str, ...],
+    inclusion_delay: float,
+    batch_size: int,
+    cost_smoothing: float,
     exact_rounds: int,
     replay_n: int | None,
     as_json: bool,
 ) -> None:
     """Simulate ROUNDS rounds and print average reward, latency, cost and jobs per node."""
+    from simulation.costs import CostConfig, parse_liar
     from simulation.inputs import load_inputs
+    from simulation.lying import what_lying_earns
     from simulation.montecarlo import SimConfig, TrustConfig, simulate
 
     if replay_n is not None and aggregation not in CENTER_MODES:
         raise click.UsageError(f"--replay-onchain replays {', '.join(CENTER_MODES)}; the on-chain trust mode is "
                                "checked against offchain.protocol by tests/contract/test_differential.py")
     inputs = load_inputs(run_dir, scores_path=scores_path, costs_path=costs_path)
+    names = {*inputs.nodes, *inputs.evaluators}
+    costs = CostConfig(rule=cost_rule, liars=tuple(parse_liar(spec, names) for spec in liars),
+                       inclusion_delay_s=inclusion_delay, batch_size=batch_size, smoothing=cost_smoothing)
     config = SimConfig(
         rounds=rounds,
         seed=seed,
@@ -125,8 +152,10 @@ def run_cmd(
         aggregation=aggregation,
         exact_rounds=exact_rounds,
         trust=TrustConfig(rule=trust_rule),
+        costs=costs,
     )
     result = simulate(inputs, config)
+    lying = what_lying_earns(inputs, config, costs.liars) if costs.liars else None
     replay = None
     if replay_n is not None:
         from simulation.replay import replay_onchain
@@ -136,48 +165,85 @@ def run_cmd(
         out = result.as_dict()
         if replay is not None:
             out["replay"] = replay.as_dict()
+        if lying is not None:
+            out["lying"] = lying.as_dict()
         click.echo(json.dumps(out, indent=2))
         return
     print_table(result)
+    if lying is not None:
+        print_lying(lying)
     if result.exact is not None:
         click.echo(
             f"exact: {len(result.exact.node_reward)} rounds in WAD, "
             f"max |float − WAD| = {result.exact.max_float_diff:.3g}"
         )
     if replay is not None:
-        wei = max(replay.max_wad_diff, replay.max_wei_diff)
         click.echo(
-            f"replay: {replay.rounds} rounds on chain, max |on-chain − simulated| = {wei} wei "
-            f"(float equations within {replay.max_float_diff:.3g})"
+            f"replay: {replay.rounds} rounds on chain (batches of one), max |on-chain − offchain.protocol| = "
+            f"{replay.max_wei_diff} wei, {replay.max_wad_diff} WAD; measured costs max |chain − mirror| = "
+            f"{replay.max_cost_us_diff} µs; float equations on the measured costs within "
+            f"{replay.max_float_diff:.3g}; against the profiled costs max |ΔC| = {replay.max_cost_diff:.3g}, "
+            f"max |ΔR| = {replay.max_profiled_diff:.3g}"
         )
+        click.echo("measured µs per item: " + ", ".join(f"{k} {v:,}" for k, v in replay.measured_us.items()))
 
 
 def print_table(result: Any) -> None:
-    """The paper's Table 4: node, average reward, latency ms, normalized cost, jobs."""
+    """The paper's Table 4: node, average reward, latency ms, the ms its cost priced, normalized cost, jobs."""
     from rich.console import Console
     from rich.table import Table
 
     c = result.config
     mode = f"trust ({c.trust.rule})" if c.aggregation == "trust" else c.aggregation
+    rule = c.costs.rule + (f", liars {', '.join(f'{x.name} {x.claim_us} µs' for x in c.costs.liars)}"
+                           if c.costs.liars else "")
+    if c.costs.rule == "measured":
+        rule += f" (delay {c.costs.inclusion_delay_s:g} s, batches of {c.costs.batch_size}, smoothing " \
+                f"{c.costs.smoothing:g})"
     table = Table(
-        title=f"PoQ Monte Carlo: {c.rounds} rounds, K={c.k}, {mode}",
-        caption=f"seed {c.seed}; αF {c.alpha_f:g}, βF {c.beta_f:g}, αM {c.alpha_m:g}, βM {c.beta_m:g}",
+        title=f"PoQ Monte Carlo: {c.rounds} rounds, K={c.k}, {mode}, costs {rule}",
+        caption=f"seed {c.seed}; αF {c.alpha_f:g}, βF {c.beta_f:g}, αM {c.alpha_m:g}, βM {c.beta_m:g}; "
+                "priced ms: the claim, or the mean measured cost over the node's jobs",
         title_justify="left",
         caption_justify="left",
     )
-    for header in ("node", "avg reward", "latency ms", "cost", "jobs"):
+    for header in ("node", "avg reward", "latency ms", "priced ms", "cost", "jobs"):
         table.add_column(header, justify="left" if header == "node" else "right")
     for role, stats in (("inference", result.inference), ("eval", result.evaluator)):
         for name, row in stats.as_dict().items():
-            reward = "-" if row["avg_reward"] is None else f"{row['avg_reward']:.3f}"
-            table.add_row(
-                f"{role} {name}",
-                reward,
-                f"{row['avg_latency_ms']:.1f}",
-                f"{row['cost_norm']:.3f}",
-                str(row["jobs"]),
-            )
-    Console(width=120).print(table)
+            priced = row["cost_basis_ms"]
+            table.add_row(f"{role} {name}", _fmt(row["avg_reward"], ".3f"), f"{row['avg_latency_ms']:.1f}",
+                          _fmt(priced, ".3f" if priced is not None and priced < 0.1 else ".1f"),
+                          _fmt(row["cost_norm"], ".3f"), str(row["jobs"]))
+    Console(width=140).print(table)
+
+
+def print_lying(report: Any) -> None:
+    """What lying earns: per liar and rule, C and average reward truthful → lying, and the honest nodes' loss."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="What lying earns (same rounds, truthful vs lying)", title_justify="left",
+                  caption="claimed: C from the nodes' reports (the old contract); measured: C from block "
+                          "timestamps (the contract now). Honest ΔR: mean change of the other nodes of the "
+                          "liar's role, and the largest loss.", caption_justify="left")
+    for header in ("liar", "claim µs", "rule", "C", "avg reward", "gain", "gain %", "honest ΔR", "worst honest"):
+        table.add_column(header, justify="left" if header in ("liar", "rule", "worst honest") else "right",
+                         no_wrap=header in ("liar", "C", "avg reward"))
+    for rule, comparison in report.rules.items():
+        for liar in comparison.liars:
+            claim = next(x.claim_us for x in report.liars if x.name == liar.name)
+            worst = comparison.worst_honest(liar.role)
+            table.add_row(f"{liar.role} {liar.name}", str(claim), rule,
+                          f"{liar.cost_truthful:.3f} → {liar.cost_lying:.3f}",
+                          f"{liar.reward_truthful:.3f} → {liar.reward_lying:.3f}", f"{liar.gain:+.3f}",
+                          _fmt(liar.gain_pct, "+.0f"), _fmt(comparison.mean_honest_change(liar.role), "+.3f"),
+                          "-" if worst is None else f"{worst.name} {worst.gain:+.3f}")
+    Console(width=140).print(table)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None or value != value else format(value, spec)
 
 
 simulate_cmd.add_command(sweep_cmd)

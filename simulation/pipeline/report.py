@@ -1,5 +1,6 @@
-"""`poq report`: the Monte Carlo on a run directory, then Tables 1–4, Figs. 4–6 and the verdicts on
-the paper's three findings, in ``RUN_DIR/report/`` (``report.md``, ``fig*.png``, ``report.json``).
+"""`poq report`: the Monte Carlo on a run directory, then Tables 1–4, Figs. 4–6, the verdicts on the
+paper's three findings and measured against claimed costs (report_costs), in ``RUN_DIR/report/``
+(``report.md``, ``fig*.png``, ``report.json``).
 
 Every reward comes from `simulation.montecarlo.simulate` (which uses `offchain.protocol`); this
 module only aggregates files and formats.
@@ -30,6 +31,7 @@ from simulation.pipeline.config import (
 )
 from simulation.pipeline.markdown import fmt as _f
 from simulation.pipeline.markdown import md_table
+from simulation.pipeline.report_costs import costs_section
 from simulation.pipeline.report_robust import RATIO, multidim_section, robust_section
 from simulation.pipeline.store import JsonlStore, Row, field_key, read_json, write_json
 
@@ -116,6 +118,8 @@ def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: i
         "## Figures\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in figs),
         "## The paper's findings, checked on these numbers\n\n" + "\n".join(v.line for v in verdicts),
     ]
+    costs_text, costs_data = costs_section(inputs, rounds=rounds, seed=seed, k=k_used)
+    sections.append("## Measured costs vs claimed costs\n\n" + costs_text)
     if sweep_rounds:
         sections.append(f"## Robust PoQ under attack ({int(100 * RATIO)} % malicious evaluators)\n\n"
                         + robust_section(inputs, out, rounds=sweep_rounds, seed=seed, k=k_used))
@@ -125,7 +129,7 @@ def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: i
     path = out / "report.md"
     path.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
     write_json(out / "report.json", {"simulation": sim.as_dict(), "config": asdict(sim.config),
-                                     "findings": [vars(v) for v in verdicts]})
+                                     "findings": [vars(v) for v in verdicts], "costs": costs_data})
     return ReportResult(path, verdicts, sim)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -35,7 +36,7 @@ def test_simulate_json_and_the_run_subcommand_agree(tmp_path: Path) -> None:
     code, out = run("simulate", *args)
     assert code == 0, out
     data = json.loads(out)
-    assert set(data) == {"inference", "evaluator"}
+    assert set(data) == {"inference", "evaluator", "costs"}
     assert sum(row["jobs"] for row in data["inference"].values()) == 3000
     assert sum(row["jobs"] for row in data["evaluator"].values()) == 6000
     assert data["inference"]["llama"]["cost_norm"] == 0.0 and data["inference"]["phi3"]["cost_norm"] == 1.0
@@ -61,13 +62,70 @@ def test_k_larger_than_the_pool_is_a_one_line_error(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_replay_onchain_settles_to_the_wei(tmp_path: Path) -> None:
-    """20 rounds through the real contract on the embedded EVM equal settle_round exactly."""
-    run_dir = write_run(tmp_path / "run", n_records=5, nodes={"a": 812.5, "b": 1500.0},
-                        evaluators={"x": 1.25, "y": 6.0, "z": 0.9})
+    """Rounds played as batches of one on the real contract equal settle_batch exactly; the chain measures
+    the simulated latencies (whole seconds) up to an inclusion time common to each role."""
+    from simulation.replay import whole_seconds
+
+    latencies = {"inference": {"a": 812.5, "b": 2600.0}, "evaluator": {"x": 1.25, "y": 2300.0, "z": 900.0}}
+    run_dir = write_run(tmp_path / "run", n_records=5, nodes=latencies["inference"],
+                        evaluators=latencies["evaluator"])
     code, out = run("simulate", str(run_dir), "--rounds", "200", "--aggregation", "trimmed",
-                    "--replay-onchain", "20")
+                    "--replay-onchain", "12", "--json")
     assert code == 0, out
-    assert "replay: 20 rounds on chain, max |on-chain − simulated| = 0 wei" in out
+    replay = json.loads(out)["replay"]
+    assert (replay["rounds"], replay["max_wad_diff"], replay["max_wei_diff"], replay["max_cost_us_diff"]) == (
+        12, 0, 0, 0)
+    assert replay["max_float_diff"] < 1e-12  # scores with 3 decimals: rounding of the WAD arithmetic only
+    for role, table in latencies.items():
+        offsets = {us - whole_seconds(table[name]) * 10**6 for name, us in replay["measured_us"].items()
+                   if name in table}
+        assert len(offsets) == 1, (role, replay["measured_us"])
+    code, out = run("simulate", str(run_dir), "--rounds", "200", "--replay-onchain", "2")
+    assert code == 0, out
+    assert "replay: 2 rounds on chain (batches of one), max |on-chain − offchain.protocol| = 0 wei, 0 WAD" in out
+    assert "max |chain − mirror| = 0 µs" in out
+
+
+def test_replay_of_latencies_beyond_the_windows_is_a_one_line_error(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run", n_records=2, nodes={"a": 700_000.0, "b": 1.0})
+    result = CliRunner().invoke(cli, ["simulate", str(run_dir), "--rounds", "10", "--replay-onchain", "1"])
+    assert result.exit_code == 1 and "700 s to answer" in result.output and "600 s answer" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_liar_prints_what_lying_earns_under_both_rules(tmp_path: Path) -> None:
+    from simulation.costs import normalized_costs
+
+    run_dir = write_run(tmp_path / "run")
+    latency = json.loads((run_dir / "costs.json").read_text())["inference"]
+    slowest = max(latency, key=latency.get)
+    code, out = run("simulate", str(run_dir), "--rounds", "1500", "--liar", slowest, "--liar", "sts:40")
+    assert code == 0, out
+    assert "What lying earns" in out and "claimed" in out and "measured" in out
+    code, out = run("simulate", str(run_dir), "--rounds", "1500", "--liar", slowest, "--beta-f", "0.6",
+                    "--cost-rule", "measured", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["costs"] == {"rule": "measured", "liars": {slowest: 1}}
+    names = list(latency)
+    claims = [latency[n] if n != slowest else 0.001 for n in names]
+    before = normalized_costs(np.array(list(latency.values())))[names.index(slowest)]
+    after = normalized_costs(np.array(claims))[names.index(slowest)]
+    old, new = (data["lying"]["rules"][rule]["liars"][0] for rule in ("claimed", "measured"))
+    assert old["name"] == slowest and old["gain"] > 0
+    assert old["gain"] == pytest.approx(0.6 * (before - after), abs=1e-12)
+    assert new["gain"] == 0.0 and new["reward_lying"] == data["inference"][slowest]["avg_reward"]
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("nobody", "Error: --liar: unknown node 'nobody'; choose one of"),
+    ("llama:0", "Error: --liar llama: the claim must be whole microseconds in [1, 4294967295]"),
+    ("llama:4294967296", "Error: --liar llama: the claim must be whole microseconds"),
+])
+def test_bad_liar_is_a_one_line_error(tmp_path: Path, spec: str, message: str) -> None:
+    result = CliRunner().invoke(cli, ["simulate", str(write_run(tmp_path / "run", n_records=2)), "--liar", spec])
+    assert result.exit_code == 1 and result.output.startswith(message)
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_simulate_sweep_writes_the_grid_table_and_figures(tmp_path: Path) -> None:

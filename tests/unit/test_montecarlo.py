@@ -167,8 +167,10 @@ def test_bad_configs_are_config_errors(inputs: SimInputs) -> None:
 
 def test_table_columns_in_json_shape(tmp_path: Path, inputs: SimInputs) -> None:
     out = simulate(inputs, SimConfig(rounds=2000)).as_dict()
-    assert set(out) == {"inference", "evaluator"}
+    assert set(out) == {"inference", "evaluator", "costs"}
+    assert out["costs"] == {"rule": "claimed", "liars": {}}
     assert set(out["inference"]) == set(inputs.nodes)
     row = out["evaluator"]["sts"]
-    assert set(row) == {"avg_reward", "jobs", "cost_norm", "avg_latency_ms"}
+    assert set(row) == {"avg_reward", "jobs", "cost_norm", "avg_latency_ms", "cost_basis_ms"}
     assert row["cost_norm"] == 0.0 and row["avg_latency_ms"] == 0.9 and row["jobs"] == 2000
+    assert row["cost_basis_ms"] == row["avg_latency_ms"]  # an honest claim is the profiled latency
