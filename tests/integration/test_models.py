@@ -81,3 +81,39 @@ def test_composite_ranks_answers_to_a_chain_task_with_real_parts(squad_records):
                                               {**task, "output": "the Carolina Panthers"},
                                               {**task, "output": "Apple pie is baked with butter and cinnamon."}])
     assert 0.0 <= off < wrong < good <= 10.0
+
+
+def test_onnx_bi_encoder_matches_sentence_transformers():
+    need("minilm-l6")
+    from offchain.models import load_evaluator
+
+    pairs = [("Denver Broncos", "The Denver Broncos represented the AFC."), ("Paris", "It is in Paris, France."),
+             ("Santa Clara, California", "Apple pie is baked with butter and cinnamon. " * 20)]
+    fast = load_evaluator("minilm-l6", backend="onnx", progress=False)
+    reference = load_evaluator("minilm-l6", backend="torch", progress=False)
+    assert type(fast.model).__name__ == "OnnxSentenceEncoder"
+    assert max(abs(a - b) for a, b in zip(fast.score(pairs), reference.score(pairs), strict=True)) < 1e-5
+
+
+def test_models_try_takes_a_local_directory():
+    need("minilm-l6")
+    from click.testing import CliRunner
+
+    from offchain.cli import cli
+
+    model_dir = str(packages.part_paths("minilm-l6")[0])
+    result = CliRunner().invoke(cli, ["models", "try", model_dir, "The Denver Broncos won.", "-r", "Denver Broncos"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{model_dir} (bi-encoder): raw 0.") and "calibrated" in result.output
+
+
+def test_a_converted_generator_directory_loads_like_a_catalog_model(squad_records):
+    need("smollm2-135m")
+    from offchain.models import get_spec, load_generator
+    from offchain.models.generators import DecodingConfig
+    from offchain.models.sources import materialize, resolve
+
+    model_dir = materialize(resolve(get_spec("smollm2-135m")), progress=False)
+    gen = load_generator(model_dir, decoding=DecodingConfig(max_new_tokens=16), device="cpu", progress=False)
+    [out] = gen.generate_records(squad_records[:1])
+    assert gen.has_chat_template and gen.device.name == "cpu" and out.text and out.new_tokens >= 1
