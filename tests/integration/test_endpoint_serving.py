@@ -136,7 +136,8 @@ def test_eval_run_generates_with_an_openai_node(endpoint: str, tmp_path: Path) -
 def test_live_fleet_settles_an_openai_nodes_tasks_with_rewards(endpoint: str, anvil_chain: str,
                                                               tmp_path: Path) -> None:
     """The endpoint node is the fleet's only inference node (so every task is its own, whatever the draws);
-    one MiniLM evaluator at K = 1 scores it; every task settles and pays the node."""
+    one MiniLM evaluator at K = 1 scores it; every task settles and pays the node. Reads the public fleet API
+    (load_config, run_fleet, node_rows) only."""
     from offchain.chain.views import node_rows
     from offchain.fleet.config import load_config
     from offchain.fleet.run import run_fleet
@@ -150,11 +151,15 @@ def test_live_fleet_settles_an_openai_nodes_tasks_with_rewards(endpoint: str, an
         "workload": {"n_squad": 3, "n_cnndm": 0, "seed": 3},
     })
     result = run_fleet(config, tmp_path / "run", deployments_dir=tmp_path / "deployments")
-    assert len(result.tasks) == 3 and all(data["phase"] == "Finalized" for _, _, data in result.tasks)
+    # every task settled: (id, status, data) rows, "settled" (batch fleet) or a "Finalized" phase (per-task fleet)
+    assert len(result.tasks) == 3 and all(data.get("phase", status) in ("settled", "Finalized")
+                                          for _, status, data in result.tasks)
     (node,) = [row for row in node_rows(result.client) if row.role == "Inference"]
-    start = result.client.manifest.block_number
-    paid = result.client.events("RewardSettled", from_block=start, account=node.address)
     print(f"openai node {node.model}: jobs {node.jobs}, cumulative reward {node.cumulative_reward:+.4f}, "
-          f"credited {node.cumulative_wei} wei, balance {node.balance_wei} wei, stake {node.stake_wei} wei")
-    assert node.model == endpoint and node.jobs == 3 and len(paid) == 3
-    assert node.cumulative_reward > 0 and node.balance_wei > 0
+          f"credited {node.cumulative_wei} wei, balance {node.balance_wei} wei, stake {node.stake_wei} wei, "
+          f"latency {node.latency_ms} ms")
+    for row in node_rows(result.client):
+        print(f"  {row.role:<9} {row.model[:40]:<40} jobs {row.jobs} reward {row.cumulative_reward:+.4f} "
+              f"balance {row.balance_wei / 1e18:.6f} ETH")
+    assert node.model == endpoint and node.jobs == 3
+    assert node.cumulative_reward > 0 and node.cumulative_wei > 0 and node.balance_wei > 0
