@@ -41,3 +41,12 @@ def make_devnet(poq_artifacts: Any, tmp_path: Path) -> Callable[..., Any]:
 def devnet(make_devnet: Callable[..., Any]) -> Any:
     """Default parameters (K = 3), two inference nodes, three evaluators, 5 ETH stake each."""
     return make_devnet(stake=5 * 10**18)
+
+
+@pytest.fixture
+def net(make_devnet: Callable[..., Any]) -> Any:
+    """Default parameters, two inference nodes, three evaluators, 5 ETH stake each, with fixed gas and a
+    deterministic clock (tests.contract.helpers.build): the attack and lifecycle tests' chain."""
+    from tests.contract.helpers import build
+
+    return build(make_devnet)

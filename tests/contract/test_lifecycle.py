@@ -1,8 +1,10 @@
-"""Lifecycle edge cases pinned with exact numbers from `offchain.protocol.settle_round`.
+"""Batch lifecycle edge cases pinned with exact numbers from `offchain.protocol` (settle_batch, wad).
 
-K = 1, all scores equal, all evaluators silent (with the stake cap), a partial reveal, a task
-without a reference, a reference never revealed, a node that never answers, a node suspended by a
-slash and reinstated by `addStake`, and the exit path from unbonding to withdrawal.
+K = 1, all scores equal, all evaluators silent (with the stake cap), a partial reveal, a batch
+without a reference, a reference never revealed, a node that never answers (alone, and beside one
+that does), a node suspended by a slash and reinstated by `addStake`, and the exit path from
+unbonding to withdrawal. Costs are the contract's own measurements: each test times the answers and
+commits, so a slow node is the costliest of its pool (C = 1) and a fast one the cheapest (C = 0).
 """
 
 from __future__ import annotations
@@ -11,263 +13,320 @@ from typing import Any
 
 import pytest
 
-from deploy.devnet import ROLE_EVALUATOR, ROLE_INFERENCE, advance_time, now
+from deploy.devnet import advance_time, now
 from offchain.chain import reverts
-from offchain.protocol import WAD, Params, expiry_penalty, settle_round, wad
+from offchain.protocol import WAD, Params, expiry_penalty, wad
+from offchain.protocol.types import Role, Stage, Status
 from tests.contract.helpers import (
-    UNREPORTED_COST,
+    STAKE,
+    answered,
+    assert_solvent,
     balance,
-    open_in_commit,
-    phase,
-    refunded,
-    settled,
+    batch,
+    block_time,
+    build,
+    commit_all,
+    costs,
+    expect,
+    expected_events,
+    measure_all,
+    next_block_at,
+    open_drawn,
+    stage,
     stake,
+    treasury,
 )
 
-ACTIVE, SUSPENDED, EXITING, EXITED = 1, 2, 3, 4
-STAKE = 5 * 10**18
+
+def _commit_stage_start(net: Any, batch_id: int) -> int:
+    _, deadline = net.owner.call("stageOf", batch_id)
+    return int(deadline) - net.params.commitWindow
 
 
-def _costs(net: Any, latencies: dict[str, int]) -> dict[str, int]:
-    """Normalized WAD cost per node from its role's latency range, checked against the contract."""
-    roles = {c.sender: ROLE_INFERENCE for c in net.inference} | {
-        c.sender: ROLE_EVALUATOR for c in net.evaluators
-    }
-    costs = {}
-    for address, latency in latencies.items():
-        lo, hi = wad.cost_range([v for a, v in latencies.items() if roles[a] == roles[address]])
-        costs[address] = wad.normalized_cost(True, latency, lo, hi)
-        assert int(net.owner.call("normalizedCost", address)) == costs[address]
-    return costs
+def test_k1_batch_of_one_settles_exactly(make_devnet: Any) -> None:
+    net = build(make_devnet, Params(k=1), n_inference=3, n_evaluators=2)
+    measure_all(net)  # every node answered or committed within seconds
+    batch_id, drawn = open_drawn(net)
+    node, (evaluator,) = drawn.node_of(0), drawn.panel_of(0)
+    next_block_at(net, batch(net, batch_id)["deadline"])
+    net.answer(batch_id, node)  # at the last second: the slowest of the pool
+    net.reveal_references(batch_id)
+    next_block_at(net, batch(net, batch_id)["deadline"])
+    net.commit(batch_id, evaluator, [7_300])
+    net.reveal(batch_id, evaluator)
+    assert costs(net, [node, evaluator]) == [WAD, WAD]
+    expected = expect(net, batch_id, {evaluator: [7_300]})
+    before = {a: balance(net, a) for a in (node, evaluator, net.requester.sender)}
+    fee = batch(net, batch_id)["fee"]
 
-
-def _finalized_quality(net: Any, receipt: Any) -> int:
-    return int(net.owner.receipt_events(receipt, "TaskFinalized")[0]["args"]["quality"])
-
-
-def test_k1_round_settles_exactly(make_devnet: Any) -> None:
-    net = make_devnet(Params(k=1), n_inference=3, n_evaluators=2, stake=STAKE)
-    latencies = dict(zip([c.sender for c in net.inference], [1_000, 2_000, 4_000], strict=True))
-    latencies |= dict(zip([c.sender for c in net.evaluators], [500, 1_500], strict=True))
-    net.report_costs(latencies)
-    costs = _costs(net, latencies)
-
-    result = net.play_round([7_300])
-    node, (evaluator,) = result["node"], result["evaluators"]
-    fee = net.owner.task(result["task_id"])["fee"]
-    expected = settle_round(net.params, fee, [7_300], costs[node], [costs[evaluator]])
-    assert result["quality"] == expected.quality == 73 * 10**16
-    assert expected.evaluator_rewards == (WAD - wad.mul_wad_up(net.params.betaM, costs[evaluator]),)  # d = 0
+    result = net.settlement(net.finalize(batch_id))
+    p, round_ = net.params, expected.rounds[0]
+    assert round_ is not None
+    assert result["quality"] == expected.quality == [73 * 10**16]
+    assert round_.evaluator_rewards == (p.alphaM - wad.mul_wad_up(p.betaM, WAD),)  # d = 0
+    assert round_.node_reward == wad.mul_wad_down(p.alphaF, 73 * 10**16) - wad.mul_wad_up(p.betaF, WAD)
     assert result["settled"] == {
-        node: (expected.node_reward, expected.node_wei),
-        evaluator: (expected.evaluator_rewards[0], expected.evaluator_wei[0]),
+        node: (1, round_.node_reward, round_.node_wei),
+        evaluator: (1, round_.evaluator_rewards[0], round_.evaluator_wei[0]),
     }
     assert result["refund"] == expected.refund == fee - expected.paid
-    assert balance(net, node) == expected.node_wei
-    assert balance(net, evaluator) == max(0, expected.evaluator_wei[0])
-    assert balance(net, net.requester.sender) == expected.refund
+    assert balance(net, node) - before[node] == round_.node_wei > 0
+    assert balance(net, evaluator) - before[evaluator] == round_.evaluator_wei[0] > 0
+    assert balance(net, net.requester.sender) - before[net.requester.sender] == expected.refund
 
 
-def test_all_scores_equal_pays_each_evaluator_alpha_minus_beta_cost(make_devnet: Any) -> None:
-    net = make_devnet(stake=STAKE)
-    latencies = {c.sender: 1_000 for c in net.inference}  # equal: inference cost 0
-    latencies |= dict(zip([c.sender for c in net.evaluators], [100, 200, 400], strict=True))
-    net.report_costs(latencies)
-    costs = _costs(net, latencies)
-    assert sorted(costs[c.sender] for c in net.evaluators) == [0, -(-WAD // 3), WAD]
+def test_all_scores_equal_pays_each_evaluator_alpha_minus_beta_cost(net: Any) -> None:
+    batch_id, drawn = answered(net)
+    start = _commit_stage_start(net, batch_id)
+    panel = drawn.panel_of(0)
+    for evaluator, delay in zip(panel, [1, 2, 4], strict=True):  # measured: 1, 2 and 4 s per seat
+        next_block_at(net, start + delay)
+        net.commit(batch_id, evaluator, [6_400])
+    for evaluator in panel:
+        net.reveal(batch_id, evaluator)
+    node = drawn.node_of(0)
+    assert costs(net, panel) == [0, -(-WAD // 3), WAD]
+    assert costs(net, [node]) == [0]  # the only measured inference node
+    expected = expect(net, batch_id, {e: [6_400] for e in panel})
 
-    result = net.play_round([6_400, 6_400, 6_400])
-    seats, node = result["evaluators"], result["node"]
-    fee = net.owner.task(result["task_id"])["fee"]
-    expected = settle_round(net.params, fee, [6_400] * 3, costs[node], [costs[e] for e in seats])
+    result = net.settlement(net.finalize(batch_id))
     p = net.params
-    for j, address in enumerate(seats):
-        reward = p.alphaM - wad.mul_wad_up(p.betaM, costs[address])
-        assert expected.evaluator_rewards[j] == reward
-        assert result["settled"][address] == (reward, wad.to_wei(reward, p.rewardUnit))
-    assert result["settled"][node] == (expected.node_reward, expected.node_wei) == (64 * 10**16, 64 * 10**14)
-    assert result["quality"] == expected.quality
+    for address, cost in zip(panel, [0, -(-WAD // 3), WAD], strict=True):
+        reward = p.alphaM - wad.mul_wad_up(p.betaM, cost)
+        assert result["settled"][address] == (1, reward, wad.to_wei(reward, p.rewardUnit))
+    assert result["settled"][node] == (1, 64 * 10**16, 64 * 10**14)
+    assert result["settled"] == expected_events(net, batch_id, expected, {a: STAKE for a in drawn.participants})
+    assert result["quality"] == expected.quality == [64 * 10**16]
     assert result["refund"] == expected.refund
 
 
 def test_all_evaluators_silent_slashes_capped_at_stake_and_refunds_fee(make_devnet: Any) -> None:
     params = Params(slashPenalty=300 * WAD)  # 3 ETH at rewardUnit 1e16: more than the 2 ETH stake
-    net = make_devnet(params, stake=2 * 10**18)
-    task_id, node, seats = open_in_commit(net)
+    net = build(make_devnet, params, stake=2 * 10**18)
+    batch_id, drawn = answered(net)
     advance_time(net.w3, params.commitWindow + params.revealWindow + 1)
-    assert phase(net, task_id) == "Closed"
-    final = net.finalize(task_id)
+    assert stage(net, batch_id) == "Closed"
+    fee = batch(net, batch_id)["fee"]
+    expected = expect(net, batch_id, {})
+    round_ = expected.rounds[0]
+    assert round_ is not None
+    assert (round_.quality, round_.node_reward, expected.paid, expected.refund) == (0, 0, 0, fee)
+    assert round_.evaluator_wei == (wad.to_wei(-params.slashPenalty, params.rewardUnit),) * 3 == (-3 * 10**18,) * 3
 
-    fee = net.owner.task(task_id)["fee"]
-    expected = settle_round(params, fee, [None] * 3, UNREPORTED_COST, [UNREPORTED_COST] * 3)
-    assert (expected.quality, expected.node_reward, expected.paid, expected.refund) == (0, 0, 0, fee)
-    assert expected.evaluator_wei == (-3 * 10**18,) * 3
-    events = settled(net, final)
-    assert events[node] == (0, 0)  # no quality signal: neither paid nor penalized
-    for address in seats:
-        assert events[address] == (-params.slashPenalty, -2 * 10**18)  # debit capped at the stake
-        assert (stake(net, address), net.owner.node(address)["status"]) == (0, SUSPENDED)
-    assert _finalized_quality(net, final) == 0
-    assert refunded(net, final) == fee
-    assert balance(net, net.requester.sender) == fee
-    assert int(net.owner.call("slashedTotal")) == 6 * 10**18
-    assert net.owner.call("pool", ROLE_EVALUATOR) == []
+    result = net.settlement(net.finalize(batch_id))
+    node, panel = drawn.node_of(0), drawn.panel_of(0)
+    assert result["settled"] == expected_events(net, batch_id, expected, {a: 2 * 10**18 for a in drawn.participants})
+    assert result["settled"][node] == (1, 0, 0)  # no quality signal: neither paid nor penalized
+    for address in panel:
+        assert result["settled"][address] == (1, -params.slashPenalty, -2 * 10**18)  # debit capped at the stake
+        assert (stake(net, address), net.owner.node(address)["status"]) == (0, Status.SUSPENDED)
+    assert result["quality"] == [0]
+    assert result["refund"] == fee == balance(net, net.requester.sender)
+    # the slashed stake is the treasury's to withdraw (it used to sit in an unreachable slashedTotal)
+    assert result["treasury"] == 6 * 10**18 == balance(net, treasury(net))
+    assert net.owner.call("pool", Role.EVALUATOR) == [[], []]
     with pytest.raises(reverts.NotEnoughEvaluators) as err:
-        net.open_task()
+        net.open_batch()
     assert err.value.error_args == {"needed": 3, "available": 0}
+    assert_solvent(net)
 
 
-def test_partial_reveal_settles_revealed_seats_and_slashes_the_rest(devnet: Any) -> None:
-    task_id, node, seats = open_in_commit(devnet)
-    devnet.commit(task_id, seats[0], 9_000)
-    devnet.commit(task_id, seats[1], 6_000)  # seat 2 never commits
-    advance_time(devnet.w3, devnet.params.commitWindow + 1)
-    devnet.reveal(task_id, seats[0])
-    devnet.reveal(task_id, seats[1])
-    assert phase(devnet, task_id) == "Closed"  # every committed seat revealed: no need to wait
-    final = devnet.finalize(task_id)
+def test_partial_reveal_settles_revealed_seats_and_slashes_the_rest(net: Any) -> None:
+    batch_id, drawn = answered(net)
+    panel = drawn.panel_of(0)
+    net.commit(batch_id, panel[0], [9_000])  # 1 s after the stage opened: cost 0
+    net.commit(batch_id, panel[1], [6_000])  # 2 s: the slowest measured, cost 1; seat 2 never commits
+    advance_time(net.w3, net.params.commitWindow + 1)
+    net.reveal(batch_id, panel[0])
+    net.reveal(batch_id, panel[1])
+    assert stage(net, batch_id) == "Closed"  # every committed seat revealed: no need to wait
+    assert costs(net, panel[:2]) == [0, WAD]
+    expected = expect(net, batch_id, {panel[0]: [9_000], panel[1]: [6_000]})
 
-    fee = devnet.owner.task(task_id)["fee"]
-    expected = settle_round(devnet.params, fee, [9_000, 6_000, None], UNREPORTED_COST, [UNREPORTED_COST] * 3)
-    assert _finalized_quality(devnet, final) == expected.quality == 75 * 10**16
-    assert settled(devnet, final) == {
-        node: (expected.node_reward, expected.node_wei),
-        **{a: (expected.evaluator_rewards[j], expected.evaluator_wei[j]) for j, a in enumerate(seats)},
-    }
-    assert expected.evaluator_rewards[0] == expected.evaluator_rewards[1] == WAD - 15 * 10**16 - 3 * 10**17
-    assert refunded(devnet, final) == expected.refund == fee - expected.paid
-    assert stake(devnet, seats[2]) == STAKE + expected.evaluator_wei[2] == STAKE - 10**16
-    assert [balance(devnet, a) for a in seats] == [*expected.evaluator_wei[:2], 0]
-
-
-def test_commit_and_reveal_only_some_seats_then_deadline_closes(devnet: Any) -> None:
-    task_id, node, seats = open_in_commit(devnet)
-    for address, score in zip(seats, [2_000, 4_000, 9_000], strict=True):
-        devnet.commit(task_id, address, score)
-    devnet.reveal(task_id, seats[0])  # seats 1 and 2 committed but never reveal
-    assert phase(devnet, task_id) == "Reveal"
-    advance_time(devnet.w3, devnet.params.revealWindow + 1)
-    final = devnet.finalize(task_id)
-    fee = devnet.owner.task(task_id)["fee"]
-    expected = settle_round(devnet.params, fee, [2_000, None, None], UNREPORTED_COST, [UNREPORTED_COST] * 3)
-    assert (
-        settled(devnet, final)[node]
-        == (expected.node_reward, expected.node_wei)
-        == (-3 * 10**17, -3 * 10**15)
-    )
-    assert stake(devnet, node) == STAKE - 3 * 10**15
-    assert [settled(devnet, final)[a][1] for a in seats] == list(expected.evaluator_wei)
-    assert refunded(devnet, final) == expected.refund
+    result = net.settlement(net.finalize(batch_id))
+    round_, p = expected.rounds[0], net.params
+    assert round_ is not None
+    assert result["quality"] == expected.quality == [75 * 10**16]
+    assert result["settled"] == expected_events(net, batch_id, expected, {a: STAKE for a in drawn.participants})
+    assert round_.evaluator_rewards[:2] == (WAD - 15 * 10**16, WAD - 15 * 10**16 - p.betaM)  # d = 0.15 each
+    assert result["refund"] == expected.refund == int(net.owner.call("maxPayout")) - expected.paid
+    slash = wad.to_wei(-p.slashPenalty, p.rewardUnit)
+    assert round_.evaluator_wei[2] == slash
+    assert stake(net, panel[2]) == STAKE + slash == STAKE - 10**16
+    assert [balance(net, a) for a in panel] == [*round_.evaluator_wei[:2], 0]
 
 
-def test_task_without_reference_goes_straight_to_commit(devnet: Any) -> None:
-    task_id, _, _ = devnet.open_task(reference=None)
-    assert devnet.owner.task(task_id)["referenceCommitment"] == b"\0" * 32
-    with pytest.raises(reverts.NoReference):
-        devnet.requester.transact("revealReference", task_id, "", b"\0" * 32)
-    _, receipt = devnet.answer(task_id)
-    answered_at = int(devnet.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
-    assert devnet.owner.call("phaseOf", task_id) == [3, answered_at + devnet.params.commitWindow]
-    with pytest.raises(reverts.WrongPhase) as err:
-        devnet.requester.transact("revealReference", task_id, "", b"\0" * 32)
-    assert err.value.error_args == {"taskId": task_id, "expected": "Answered", "actual": "Commit"}
+def test_commit_and_reveal_only_some_seats_then_deadline_closes(net: Any) -> None:
+    measure_all(net)
+    batch_id, drawn = open_drawn(net, with_reference=False)
+    node, panel = drawn.node_of(0), drawn.panel_of(0)
+    next_block_at(net, batch(net, batch_id)["deadline"])
+    net.answer(batch_id, node)  # the slowest inference node: C_F = 1
+    for address, score in zip(panel, [2_000, 4_000, 9_000], strict=True):
+        net.commit(batch_id, address, [score])
+    net.reveal(batch_id, panel[0])  # seats 1 and 2 committed but never reveal
+    assert stage(net, batch_id) == "Revealing"
+    advance_time(net.w3, net.params.revealWindow + 1)
+    expected = expect(net, batch_id, {panel[0]: [2_000]})
+    before = {a: stake(net, a) for a in drawn.participants}
+
+    result = net.settlement(net.finalize(batch_id))
+    round_ = expected.rounds[0]
+    assert round_ is not None
+    assert costs(net, [node]) == [WAD]
+    assert result["settled"][node] == (1, round_.node_reward, round_.node_wei) == (1, -3 * 10**17, -3 * 10**15)
+    assert stake(net, node) == before[node] - 3 * 10**15
+    assert [result["settled"][a][2] for a in panel] == list(round_.evaluator_wei)
+    assert result["settled"] == expected_events(net, batch_id, expected, before)
+    assert result["refund"] == expected.refund
 
 
-def test_reference_never_revealed_opens_commit_after_reference_window(devnet: Any) -> None:
-    p = devnet.params
-    task_id, _, _ = devnet.open_task(reference="Paris")
-    seats, receipt = devnet.answer(task_id)
-    answered_at = int(devnet.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
-    assert devnet.owner.call("phaseOf", task_id) == [2, answered_at + p.referenceWindow]
-    with pytest.raises(reverts.WrongPhase):  # no commits while the reference may still come
-        devnet.commit(task_id, seats[0], 5_000)
+def test_batch_without_reference_goes_straight_to_committing(net: Any) -> None:
+    batch_id, opened = net.open_batch(["q"], with_reference=False)
+    assert net.owner.receipt_events(opened, "BatchOpened")[0]["args"]["referenceCommitment"] == b"\0" * 32
+    assert batch(net, batch_id)["hasReference"] is False
+    with pytest.raises(reverts.NoReference) as err:
+        net.requester.transact("revealReferences", batch_id, [""], b"\0" * 32)
+    assert err.value.error_args == {"batchId": batch_id}
+    drawn, _ = net.draw(batch_id)
+    receipt = net.answer(batch_id, drawn.node_of(0))
+    answered_at = block_time(net, receipt)
+    assert net.owner.call("stageOf", batch_id) == [Stage.COMMITTING, answered_at + net.params.commitWindow]
+    with pytest.raises(reverts.NoReference):  # nor once the answers are in: there is nothing to reveal, ever
+        net.requester.transact("revealReferences", batch_id, [""], b"\0" * 32)
+    assert stage(net, batch_id) == "Committing"
 
-    advance_time(devnet.w3, p.referenceWindow + 1)
+
+def test_reference_never_revealed_opens_committing_after_reference_window(net: Any) -> None:
+    """A requester who withholds its reference delays the batch by the reference window, never stalls
+    it: the clock opens the commit stage and the panel scores against the inputs."""
+    p = net.params
+    batch_id, drawn = open_drawn(net, references=["Paris"])
+    answered_at = block_time(net, net.answer(batch_id, drawn.node_of(0)))
+    assert net.owner.call("stageOf", batch_id) == [Stage.REFERENCING, answered_at + p.referenceWindow]
+    panel = drawn.panel_of(0)
+    with pytest.raises(reverts.WrongStage) as err:  # no commits while the reference may still come
+        net.commit(batch_id, panel[0], [5_000])
+    assert err.value.error_args == {"batchId": batch_id, "expected": "Committing", "actual": "Referencing"}
+
+    advance_time(net.w3, p.referenceWindow + 1)
     commit_deadline = answered_at + p.referenceWindow + p.commitWindow  # chained, not from "now"
-    assert devnet.owner.call("phaseOf", task_id) == [3, commit_deadline]
-    with pytest.raises(reverts.WrongPhase) as err:
-        devnet.reveal_reference(task_id)
-    assert err.value.error_args == {"taskId": task_id, "expected": "Answered", "actual": "Commit"}
-    devnet.commit(task_id, seats[0], 5_000)
-    assert devnet.owner.call("phaseOf", task_id) == [3, commit_deadline]
-    for address in seats[1:]:
-        devnet.commit(task_id, address, 5_000)
-    for address in seats:
-        devnet.reveal(task_id, address)
-    devnet.finalize(task_id)
-    assert phase(devnet, task_id) == "Finalized"
+    assert net.owner.call("stageOf", batch_id) == [Stage.COMMITTING, commit_deadline]
+    with pytest.raises(reverts.WrongStage) as err:
+        net.reveal_references(batch_id)
+    assert err.value.error_args == {"batchId": batch_id, "expected": "Referencing", "actual": "Committing"}
+    net.commit(batch_id, panel[0], [5_000])
+    assert net.owner.call("stageOf", batch_id) == [Stage.COMMITTING, commit_deadline]
+    for address in panel[1:]:
+        net.commit(batch_id, address, [5_000])
+    for address in panel:
+        net.reveal(batch_id, address)
+    expected = expect(net, batch_id, {a: [5_000] for a in panel})
+    result = net.settlement(net.finalize(batch_id))
+    assert stage(net, batch_id) == "Finalized"
+    assert result["quality"] == expected.quality == [WAD // 2]
+    assert net.owner.events("ReferencesRevealed", batchId=batch_id) == []
 
 
-def test_node_that_never_answers_expires_refunds_requester_and_is_slashed(devnet: Any) -> None:
-    task_id, node, _ = devnet.open_task()
-    fee = devnet.owner.task(task_id)["fee"]
-    advance_time(devnet.w3, devnet.params.answerWindow)
-    assert phase(devnet, task_id) == "Open"  # the deadline second itself is still in time
-    advance_time(devnet.w3, 1)
-    assert phase(devnet, task_id) == "Lapsed"
-    final = devnet.finalize(task_id)
+def test_node_that_never_answers_expires_refunds_requester_and_is_slashed(net: Any) -> None:
+    batch_id, drawn = open_drawn(net)
+    node, panel = drawn.node_of(0), drawn.panel_of(0)
+    fee = batch(net, batch_id)["fee"]
+    advance_time(net.w3, batch(net, batch_id)["deadline"] - now(net.w3))
+    assert stage(net, batch_id) == "Answering"  # the deadline second itself is still in time
+    advance_time(net.w3, 1)
+    assert stage(net, batch_id) == "Closed"  # nobody answered: nothing to score
+    result = net.settlement(net.finalize(batch_id))
 
-    penalty_wad, penalty_wei = expiry_penalty(devnet.params)
-    assert phase(devnet, task_id) == "Expired"
-    assert devnet.owner.receipt_events(final, "TaskExpired")[0]["args"]["node"] == node
-    assert settled(devnet, final) == {node: (penalty_wad, penalty_wei)}
-    assert refunded(devnet, final) == fee == balance(devnet, devnet.requester.sender)
-    assert stake(devnet, node) == STAKE + penalty_wei
-    assert devnet.owner.node(node)["openAssignments"] == 0
-    assert int(devnet.owner.call("slashedTotal")) == -penalty_wei
+    penalty_wad, penalty_wei = expiry_penalty(net.params)
+    assert stage(net, batch_id) == "Finalized"
+    assert (result["expired_mask"], result["quality"], result["rewards"]) == (1, [0], [penalty_wad, 0, 0, 0])
+    # the node is slashed; its panel's seats are void: neither paid nor slashed
+    assert result["settled"] == {node: (1, penalty_wad, penalty_wei), **{e: (0, 0, 0) for e in panel}}
+    assert result["refund"] == fee == balance(net, net.requester.sender)
+    assert stake(net, node) == STAKE + penalty_wei
+    assert [stake(net, e) for e in panel] == [STAKE] * 3
+    assert net.owner.node(node)["openBatches"] == 0
+    assert result["treasury"] == -penalty_wei == balance(net, treasury(net))
+    assert_solvent(net)
+
+
+def test_batch_with_a_silent_node_expires_only_that_nodes_tasks(net: Any) -> None:
+    batch_id, drawn = open_drawn(net, 4, until=lambda d: d.inference_count == 2, with_reference=False)
+    silent, speaker = drawn.nodes
+    net.answer(batch_id, speaker)
+    assert stage(net, batch_id) == "Answering"  # one node is still to answer
+    advance_time(net.w3, net.params.answerWindow + 1)
+    assert stage(net, batch_id) == "Committing"  # someone answered: the clock moves the batch on
+    revealed = commit_all(net, batch_id, lambda t, j, _e: 3_000 + 1_000 * t + 500 * j)
+    for evaluator in drawn.evaluators:
+        net.reveal(batch_id, evaluator)
+    expected = expect(net, batch_id, revealed, silent=[silent])
+    result = net.settlement(net.finalize(batch_id))
+
+    assert result["expired_mask"] == expected.expired_mask == sum(1 << t for t in drawn.tasks_of(silent))
+    assert result["quality"] == expected.quality
+    assert result["rewards"] == [r for row in expected.rewards for r in row]
+    for t in drawn.tasks_of(silent):  # void seats: the scores revealed for them are skipped
+        assert expected.rewards[t] == [-net.params.slashPenalty, *[0] * net.k]
+    assert result["settled"] == expected_events(net, batch_id, expected, {a: STAKE for a in drawn.participants})
+    assert (result["paid"], result["refund"]) == (expected.paid, expected.refund)
 
 
 def test_node_slashed_below_min_stake_is_suspended_until_topped_up(make_devnet: Any) -> None:
-    net = make_devnet(n_inference=1)  # staked exactly minStake
+    net = build(make_devnet, n_inference=1, stake=Params().minStake)  # staked exactly minStake
     node = net.inference[0]
-    task_id, assigned, _ = net.open_task()
-    assert assigned == node.sender
+    batch_id, drawn = open_drawn(net)
+    assert drawn.node_of(0) == node.sender
     advance_time(net.w3, net.params.answerWindow + 1)
-    final = net.finalize(task_id)
+    final = net.finalize(batch_id)
     _, penalty_wei = expiry_penalty(net.params)
     left = net.params.minStake + penalty_wei
     suspended = net.owner.receipt_events(final, "NodeSuspended")
     assert [(e["args"]["node"], e["args"]["stake"]) for e in suspended] == [(node.sender, left)]
-    assert net.owner.node(node.sender)["status"] == SUSPENDED
-    assert net.owner.call("pool", ROLE_INFERENCE) == []
+    assert net.owner.node(node.sender)["status"] == Status.SUSPENDED
+    assert net.owner.call("pool", Role.INFERENCE) == [[], []]
     with pytest.raises(reverts.NoInferenceNodes):
-        net.open_task()
+        net.open_batch()
 
     node.transact("addStake", value=-penalty_wei - 1)  # one wei short
-    assert net.owner.node(node.sender)["status"] == SUSPENDED
-    node.transact("addStake", value=1)
+    assert net.owner.node(node.sender)["status"] == Status.SUSPENDED
+    receipt = node.transact("addStake", value=1)
+    assert net.owner.receipt_events(receipt, "NodeActivated")[0]["args"]["stake"] == net.params.minStake
     view = net.owner.node(node.sender)
-    assert (view["status"], view["stake"]) == (ACTIVE, net.params.minStake)
-    assert net.owner.call("pool", ROLE_INFERENCE) == [node.sender]
-    _, assigned, _ = net.open_task()
-    assert assigned == node.sender
+    assert (view["status"], view["stake"]) == (Status.ACTIVE, net.params.minStake)
+    assert net.owner.call("pool", Role.INFERENCE) == [[node.sender], [1]]
+    _, drawn = open_drawn(net)
+    assert drawn.node_of(0) == node.sender
 
 
-def test_exit_unbond_release_and_withdraw(devnet: Any) -> None:
-    w3, p = devnet.w3, devnet.params
-    client = devnet.evaluators[0]
+def test_exit_unbond_release_and_withdraw(net: Any) -> None:
+    w3, p = net.w3, net.params
+    client = net.evaluators[0]
     address = client.sender
     receipt = client.transact("requestExit")
-    ends = int(w3.eth.get_block(receipt["blockNumber"])["timestamp"]) + p.unbondingDelay
-    view = devnet.owner.node(address)
-    assert (view["status"], view["unbondingEnds"], view["stake"]) == (EXITING, ends, STAKE)
-    assert address not in devnet.owner.call("pool", ROLE_EVALUATOR)
+    ends = block_time(net, receipt) + p.unbondingDelay
+    view = net.owner.node(address)
+    assert (view["status"], view["unbondingEnds"], view["stake"]) == (Status.EXITING, ends, STAKE)
+    assert address not in net.owner.call("pool", Role.EVALUATOR)[0]
     with pytest.raises(reverts.NotActive):
         client.transact("addStake", value=1)
 
     advance_time(w3, ends - now(w3))
     released = client.transact("releaseStake")
-    assert devnet.owner.receipt_events(released, "StakeReleased")[0]["args"]["amount"] == STAKE
-    view = devnet.owner.node(address)
-    assert (view["status"], view["stake"], view["balance"]) == (EXITED, 0, STAKE)
+    assert net.owner.receipt_events(released, "StakeReleased")[0]["args"]["amount"] == STAKE
+    view = net.owner.node(address)
+    assert (view["status"], view["stake"], view["balance"]) == (Status.EXITED, 0, STAKE)
 
-    eth_before, contract_before = w3.eth.get_balance(address), w3.eth.get_balance(devnet.owner.address)
+    eth_before, contract_before = w3.eth.get_balance(address), w3.eth.get_balance(net.owner.address)
     receipt = client.transact("withdraw", STAKE)
     gas_paid = receipt["gasUsed"] * receipt["effectiveGasPrice"]
     assert w3.eth.get_balance(address) == eth_before + STAKE - gas_paid
-    assert w3.eth.get_balance(devnet.owner.address) == contract_before - STAKE
-    assert balance(devnet, address) == 0
+    assert w3.eth.get_balance(net.owner.address) == contract_before - STAKE
+    assert balance(net, address) == 0
 
-    client.transact("register", ROLE_INFERENCE, "back again", value=p.minStake)  # Exited may return
-    view = devnet.owner.node(address)
-    assert (view["status"], view["role"], view["id"]) == (ACTIVE, ROLE_INFERENCE, 3)  # keeps its id
+    client.transact("register", Role.INFERENCE, "back again", value=p.minStake)  # Exited may return
+    view = net.owner.node(address)
+    assert (view["status"], view["role"], view["id"]) == (Status.ACTIVE, Role.INFERENCE, 3)  # keeps its id
+    assert_solvent(net)
+
