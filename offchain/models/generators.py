@@ -65,12 +65,6 @@ class DecodingConfig:
                        top_p=spec.top_p if self.top_p is None else self.top_p)
 
 
-def pick_device(device: str | None = None) -> tuple[Any, Any]:
-    """(torch.device, dtype) of `resolve_device` (kept for callers that want torch objects)."""
-    choice = resolve_device(device)
-    return choice.torch_device(), choice.torch_dtype()
-
-
 class Generator:
     """A causal LM behind the `generate(prompts)` interface. Build it with `Generator.load`."""
 

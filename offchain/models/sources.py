@@ -40,10 +40,6 @@ class ResolvedSource:
     location: str
     """Hub id, or a filesystem path (GGUF file, model directory), or the package key."""
 
-    @property
-    def offline(self) -> bool:
-        return self.kind != "hub"
-
 
 def resolve(spec: ModelSpec, source: str = "auto") -> ResolvedSource:
     """Choose where to load ``spec`` from.

@@ -61,7 +61,7 @@ def test_resolve_prefers_installed_package_then_hub(monkeypatch):
     assert sources.resolve(spec).kind == "package"
     monkeypatch.setattr(packages, "is_installed", lambda m: False)
     resolved = sources.resolve(spec)
-    assert (resolved.kind, resolved.location, resolved.offline) == ("hub", "org/x", False)
+    assert (resolved.kind, resolved.location) == ("hub", "org/x")
     with pytest.raises(ConfigError, match="poq models install x"):
         sources.resolve(spec, "package")
 
