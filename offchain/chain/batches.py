@@ -2,7 +2,9 @@
 
 The contract stores only what settlement reads and frees even that at finalize; inputs, outputs,
 references, the draw, revealed scores and each task's settlement are in its events. `batch_record`
-gathers one batch's events into a `BatchRecord`; `task_record` picks one task out of it.
+gathers one batch's events into a `BatchRecord`; `task_record` picks one task out of it. The fold
+itself (`opened_record`, then `apply_event` per later event in chain order) also serves readers that
+hold the logs already, such as the dashboard's incremental event log (offchain.chain.history).
 """
 
 from __future__ import annotations
@@ -10,8 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from web3.types import EventData
+
 from offchain.chain.client import PoQClient
 from offchain.protocol.draw import decode_seats
+
+# A batch's events after BatchOpened, in the order its stages emit them.
+BATCH_EVENTS = ("DrawRearmed", "BatchDrawn", "AnswersSubmitted", "ReferencesRevealed", "ScoresCommitted",
+                "ScoresRevealed", "BatchFinalized")
 
 
 @dataclass
@@ -34,6 +42,11 @@ class BatchRecord:
     rewards: list[int] | None = None  # per task: node, then K seats, WAD
     expired_mask: int = 0
     refund: int | None = None
+    answered: list[str] = field(default_factory=list)  # nodes that submitted their answers
+    committed: list[str] = field(default_factory=list)  # evaluators that committed their scores
+    drawn_block: int | None = None
+    finalized_block: int | None = None
+    paid: int | None = None  # wei paid out of the fee at settlement
 
     @property
     def size(self) -> int:
@@ -68,39 +81,58 @@ def batch_record(client: PoQClient, batch_id: int) -> BatchRecord | None:
     opened = client.events("BatchOpened", from_block=start, batchId=batch_id)
     if not opened:
         return None
-    args = opened[0]["args"]
-    record = BatchRecord(
-        batch_id=batch_id,
+    record = opened_record(opened[0])
+    k = int(client.params()["k"])
+    for name in BATCH_EVENTS:
+        for event in client.events(name, from_block=record.opened_block, batchId=batch_id):
+            apply_event(record, event, k)
+    return record
+
+
+def opened_record(event: EventData) -> BatchRecord:
+    """A batch's record as its BatchOpened event starts it."""
+    args = event["args"]
+    return BatchRecord(
+        batch_id=int(args["batchId"]),
         requester=str(args["requester"]),
         first_task_id=int(args["firstTaskId"]),
         fee=int(args["fee"]),
         kinds=[int(k) for k in args["kinds"]],
         inputs=[str(t) for t in args["inputs"]],
         draw_block=int(args["drawBlock"]),
-        opened_block=int(opened[0]["blockNumber"]),
+        opened_block=int(event["blockNumber"]),
     )
-    from_block = record.opened_block
-    k = int(client.params()["k"])
-    for event in client.events("BatchDrawn", from_block=from_block, batchId=batch_id):
-        drawn = event["args"]
-        record.participants = [str(a) for a in drawn["participants"]]
-        record.inference_count = int(drawn["inferenceCount"])
-        record.tasks = decode_seats(bytes(drawn["seats"]), k)
-    for event in client.events("AnswersSubmitted", from_block=from_block, batchId=batch_id):
-        node = str(event["args"]["node"])
-        for index, text in zip(record.tasks_of(node), event["args"]["outputs"], strict=False):
+
+
+def apply_event(record: BatchRecord, event: EventData, k: int) -> None:
+    """Fold one of the batch's later events (BATCH_EVENTS) into its record; events must come in chain
+    order (answers after the draw). Other events are ignored."""
+    name, args, block = str(event["event"]), event["args"], int(event["blockNumber"])
+    if name == "DrawRearmed":
+        record.draw_block = int(args["drawBlock"])
+    elif name == "BatchDrawn":
+        record.participants = [str(a) for a in args["participants"]]
+        record.inference_count = int(args["inferenceCount"])
+        record.tasks = decode_seats(bytes(args["seats"]), k)
+        record.drawn_block = block
+    elif name == "AnswersSubmitted":
+        node = str(args["node"])
+        record.answered.append(node)
+        for index, text in zip(record.tasks_of(node), args["outputs"], strict=False):
             record.outputs[index] = str(text)
-    for event in client.events("ReferencesRevealed", from_block=from_block, batchId=batch_id):
-        record.references = [str(t) for t in event["args"]["references"]]
-    for event in client.events("ScoresRevealed", from_block=from_block, batchId=batch_id):
-        record.scores[str(event["args"]["evaluator"])] = [int(s) for s in event["args"]["scores"]]
-    for event in client.events("BatchFinalized", from_block=from_block, batchId=batch_id):
-        final = event["args"]
-        record.quality = [int(q) for q in final["quality"]]
-        record.rewards = [int(r) for r in final["rewardWad"]]
-        record.expired_mask = int(final["expiredMask"])
-        record.refund = int(final["refund"])
-    return record
+    elif name == "ReferencesRevealed":
+        record.references = [str(t) for t in args["references"]]
+    elif name == "ScoresCommitted":
+        record.committed.append(str(args["evaluator"]))
+    elif name == "ScoresRevealed":
+        record.scores[str(args["evaluator"])] = [int(s) for s in args["scores"]]
+    elif name == "BatchFinalized":
+        record.quality = [int(q) for q in args["quality"]]
+        record.rewards = [int(r) for r in args["rewardWad"]]
+        record.expired_mask = int(args["expiredMask"])
+        record.refund = int(args["refund"])
+        record.paid = int(args["paid"])
+        record.finalized_block = block
 
 
 def task_record(record: BatchRecord, index: int, k: int) -> dict[str, Any]:
@@ -116,7 +148,8 @@ def task_record(record: BatchRecord, index: int, k: int) -> dict[str, Any]:
         "reference": record.references[index] if record.references is not None else None,
         "node": record.node_of(index),
         "evaluators": [
-            {"address": e, "score": record.seat_score(index, j)} for j, e in enumerate(record.panel_of(index))
+            {"address": e, "score": record.seat_score(index, j), "committed": e in record.committed}
+            for j, e in enumerate(record.panel_of(index))
         ],
         "expired": bool(record.expired_mask >> index & 1),
         "quality": record.quality[index] if record.quality is not None else None,

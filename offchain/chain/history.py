@@ -1,43 +1,41 @@
-"""Event histories of the PoQ contract: settlements, trust updates, task trails, and the ETH it holds.
+"""Event histories of the PoQ contract: batches, settlements, trust updates, and the ETH it holds.
 
-The contract keeps per-task data and cumulative rewards in events, not storage, so these read models
-replay its logs. `EventLog` reads them incrementally (one `eth_getLogs` over the blocks not read yet,
-decoded by topic), which keeps a refresh per block cheap however long the chain has run; the pure
-functions below turn the log into histories (rewards and trust weights over blocks, each task's trail).
+The contract keeps texts, draws, per-task outcomes and cumulative rewards in events, not storage, so
+these read models replay its logs. `EventLog` reads them incrementally (one `eth_getLogs` over the
+blocks not read yet, decoded by topic) and folds each batch's events into its `BatchRecord` as they
+arrive (offchain.chain.batches), which keeps a refresh per block cheap however long the chain has
+run; the functions below turn the log into histories (rewards and trust weights over blocks, batch
+stages) and the contract's accounting.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 from eth_typing import ABIEvent
 from eth_utils import event_abi_to_log_topic
 from web3.types import EventData
 
+from offchain.chain.batches import BATCH_EVENTS, BatchRecord, apply_event, opened_record
 from offchain.chain.client import PoQClient
+from offchain.protocol.types import Stage
 
-# The events the histories below read (settlement and the task lifecycle).
-HISTORY_EVENTS = (
-    "TaskOpened",
-    "TaskAnswered",
-    "EvaluatorSelected",
-    "ScoreRevealed",
-    "TaskFinalized",
-    "TaskExpired",
-    "RewardSettled",
-    "TrustUpdated",
-    "FeeRefunded",
-)
+# The events the histories below read: a batch's life, its settlement, and the treasury's income.
+HISTORY_EVENTS = ("BatchOpened", *BATCH_EVENTS, "RewardsSettled", "TrustUpdated", "TreasuryCredited",
+                  "FeeRefunded")
 
 
 class EventLog:
-    """The contract's events since its deployment block, read incrementally and kept in order."""
+    """The contract's events since its deployment block, read incrementally and kept in order, with
+    every batch's record folded from them (`batches`)."""
 
     def __init__(self, client: PoQClient, names: tuple[str, ...] = HISTORY_EVENTS) -> None:
         self.client = client
         self.next_block = client.manifest.block_number  # the first block not read yet
+        self.k = int(client.params()["k"])  # immutable: seats per task in BatchDrawn's packing
+        self.batches: dict[int, BatchRecord] = {}  # batch id -> its story so far
         self._by_topic: dict[bytes, str] = {}
         for entry in client.manifest.abi:
             if entry.get("type") == "event" and entry.get("name") in names:
@@ -54,67 +52,58 @@ class EventLog:
         for log in logs:
             name = self._by_topic.get(bytes(log["topics"][0])) if log["topics"] else None
             if name is not None:
-                event = getattr(self.client.contract.events, name)()
-                self._events[name].append(event.process_log(log))
+                event = getattr(self.client.contract.events, name)().process_log(log)
+                self._events[name].append(event)
+                self._fold(name, event)
         self.next_block = to_block + 1
 
     def of(self, name: str) -> list[EventData]:
         """The events named `name` read so far, oldest first."""
         return self._events[name]
 
+    def _fold(self, name: str, event: EventData) -> None:
+        if name == "BatchOpened":
+            opened = opened_record(event)
+            self.batches[opened.batch_id] = opened
+        elif name in BATCH_EVENTS and (record := self.batches.get(int(event["args"]["batchId"]))) is not None:
+            apply_event(record, event, self.k)
+
 
 @dataclass(frozen=True)
 class Settlement:
-    """One RewardSettled event: a participant's reward for one task (negative: debited from stake)."""
+    """One RewardsSettled event: a participant's summed reward for its jobs in one batch (negative:
+    debited from its stake to the treasury)."""
 
     block: int
-    task_id: int
+    batch_id: int
     account: str
+    jobs: int
     reward_wad: int
     amount_wei: int
 
 
 @dataclass(frozen=True)
 class TrustPoint:
-    """An evaluator's trust weight after a trust-weighted round (one TrustUpdated event)."""
+    """An evaluator's trust weight after a batch's trust-weighted tasks (one TrustUpdated event)."""
 
     block: int
-    task_id: int
+    batch_id: int
     evaluator: str
     weight_wad: int
 
 
-@dataclass
-class TaskTrail:
-    """What the events tell about one task: who answered, the panel, the scores, the settlement."""
-
-    task_id: int
-    opened_block: int
-    requester: str
-    node: str
-    task_kind: int
-    fee_wei: int
-    answered: bool = False
-    panel: list[str] = field(default_factory=list)  # evaluators by seat
-    scores: dict[str, int] = field(default_factory=dict)  # revealed scores (contract units) by evaluator
-    settled: str | None = None  # "Finalized" or "Expired" once settled
-    settled_block: int | None = None
-    quality_wad: int | None = None
-    rewards: dict[str, int] = field(default_factory=dict)  # reward WAD by account
-    refund_wei: int = 0
-
-
 def settlements(log: EventLog) -> list[Settlement]:
-    """Every RewardSettled event read so far, in chain order."""
+    """Every RewardsSettled event read so far, in chain order."""
     return [
         Settlement(
             block=int(e["blockNumber"]),
-            task_id=int(e["args"]["taskId"]),
+            batch_id=int(e["args"]["batchId"]),
             account=str(e["args"]["account"]),
+            jobs=int(e["args"]["jobs"]),
             reward_wad=int(e["args"]["rewardWad"]),
             amount_wei=int(e["args"]["amountWei"]),
         )
-        for e in log.of("RewardSettled")
+        for e in log.of("RewardsSettled")
     ]
 
 
@@ -136,7 +125,7 @@ def trust_updates(log: EventLog) -> list[TrustPoint]:
     return [
         TrustPoint(
             block=int(e["blockNumber"]),
-            task_id=int(e["args"]["taskId"]),
+            batch_id=int(e["args"]["batchId"]),
             evaluator=str(e["args"]["evaluator"]),
             weight_wad=int(e["args"]["weight"]),
         )
@@ -144,59 +133,33 @@ def trust_updates(log: EventLog) -> list[TrustPoint]:
     ]
 
 
-def task_trails(log: EventLog) -> dict[int, TaskTrail]:
-    """task id -> its trail, for every task opened since the deployment."""
-    trails: dict[int, TaskTrail] = {}
-    for e in log.of("TaskOpened"):
-        a = e["args"]
-        trails[int(a["taskId"])] = TaskTrail(
-            task_id=int(a["taskId"]),
-            opened_block=int(e["blockNumber"]),
-            requester=str(a["requester"]),
-            node=str(a["node"]),
-            task_kind=int(a["taskKind"]),
-            fee_wei=int(a["fee"]),
-        )
-
-    def trail(event: EventData) -> TaskTrail | None:
-        return trails.get(int(event["args"]["taskId"]))
-
-    for e in log.of("TaskAnswered"):
-        if (t := trail(e)) is not None:
-            t.answered = True
-    for e in sorted(log.of("EvaluatorSelected"), key=lambda e: int(e["args"]["seat"])):
-        if (t := trail(e)) is not None:
-            t.panel.append(str(e["args"]["evaluator"]))
-    for e in log.of("ScoreRevealed"):
-        if (t := trail(e)) is not None:
-            t.scores[str(e["args"]["evaluator"])] = int(e["args"]["score"])
-    for name in ("TaskFinalized", "TaskExpired"):
-        for e in log.of(name):
-            if (t := trail(e)) is not None:
-                t.settled, t.settled_block = name.removeprefix("Task"), int(e["blockNumber"])
-                t.quality_wad = int(e["args"]["quality"]) if name == "TaskFinalized" else None
-    for e in log.of("RewardSettled"):
-        if (t := trail(e)) is not None:
-            t.rewards[str(e["args"]["account"])] = int(e["args"]["rewardWad"])
-    for e in log.of("FeeRefunded"):
-        if (t := trail(e)) is not None:
-            t.refund_wei += int(e["args"]["amount"])
-    return trails
+def batch_stages(client: PoQClient, log: EventLog, block: int) -> dict[int, Stage]:
+    """batch id -> its stage at `block`: Finalized from its event, the others by the contract's
+    `stageOf` (which applies the clock: a stage whose deadline passed has moved on)."""
+    return {
+        batch_id: Stage.FINALIZED if record.finalized_block is not None
+        else Stage(int(client.call("stageOf", batch_id, block=block)[0]))
+        for batch_id, record in log.batches.items()
+    }
 
 
 @dataclass(frozen=True)
 class Accounting:
-    """The contract's ETH against what it owes: stakes + balances + unsettled fees + slashed reserve."""
+    """The contract's ETH against what it holds it for (`accounting()`): stakes + balances (the
+    treasury's included) + escrow (fees of batches not finalized)."""
 
     held_wei: int
     stakes_wei: int
     balances_wei: int
     escrow_wei: int
-    slashed_wei: int
+    treasury: str
+    treasury_wei: int  # the treasury's withdrawable balance, part of balances_wei
+    slashed_wei: int  # all stake ever debited to the treasury (TreasuryCredited)
+    refunded_wei: int  # all fee surplus ever returned to requesters (FeeRefunded)
 
     @property
     def owed_wei(self) -> int:
-        return self.stakes_wei + self.balances_wei + self.escrow_wei + self.slashed_wei
+        return self.stakes_wei + self.balances_wei + self.escrow_wei
 
     @property
     def difference_wei(self) -> int:
@@ -209,26 +172,27 @@ class Accounting:
             "stakes_wei": self.stakes_wei,
             "balances_wei": self.balances_wei,
             "escrow_wei": self.escrow_wei,
-            "slashed_wei": self.slashed_wei,
             "owed_wei": self.owed_wei,
             "difference_wei": self.difference_wei,
+            "treasury": self.treasury,
+            "treasury_wei": self.treasury_wei,
+            "slashed_wei": self.slashed_wei,
+            "refunded_wei": self.refunded_wei,
         }
 
 
-def contract_accounting(client: PoQClient, log: EventLog, nodes: list[str]) -> Accounting:
-    """Stakes and balances of `nodes` and of every requester (refunds are credited to them), the fees
-    of tasks not settled yet, and the slashed reserve, against the contract's ETH balance."""
-    trails = task_trails(log)
-    accounts = list(dict.fromkeys([*nodes, *(t.requester for t in trails.values())]))
-    stakes = balances = 0
-    for address in accounts:
-        view = client.node(address)
-        stakes += int(view["stake"])
-        balances += int(view["balance"])
+def contract_accounting(client: PoQClient, log: EventLog, block: int) -> Accounting:
+    """The contract's `accounting()` and ETH balance at `block` (one state, so the difference is
+    exact), the treasury's balance, and the slashes and refunds its events recorded."""
+    stakes, balances, escrow = (int(v) for v in client.call("accounting", block=block))
+    treasury = str(client.params()["treasury"])
     return Accounting(
-        held_wei=client.balance_of(client.address),
+        held_wei=int(client.w3.eth.get_balance(client.contract.address, block_identifier=block)),
         stakes_wei=stakes,
         balances_wei=balances,
-        escrow_wei=sum(t.fee_wei for t in trails.values() if t.settled is None),
-        slashed_wei=int(client.call("slashedTotal")),
+        escrow_wei=escrow,
+        treasury=treasury,
+        treasury_wei=int(client.node(treasury)["balance"]),
+        slashed_wei=sum(int(e["args"]["amount"]) for e in log.of("TreasuryCredited")),
+        refunded_wei=sum(int(e["args"]["amount"]) for e in log.of("FeeRefunded")),
     )

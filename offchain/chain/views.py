@@ -8,8 +8,11 @@ A task's texts and outcome come from its batch's events (offchain.chain.batches)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from web3.types import EventData
 
 from offchain.chain.batches import batch_record, task_record
 from offchain.chain.client import PoQClient
@@ -44,8 +47,13 @@ class NodeRow:
 def settled_totals(client: PoQClient, from_block: int | None = None) -> dict[str, tuple[int, int, int]]:
     """account -> (jobs, cumulative reward WAD, cumulative wei) from RewardsSettled events."""
     start = client.manifest.block_number if from_block is None else from_block
+    return totals_of(client.events("RewardsSettled", from_block=start))
+
+
+def totals_of(events: Iterable[EventData]) -> dict[str, tuple[int, int, int]]:
+    """account -> (jobs, reward WAD, wei) summed over RewardsSettled events already read."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for event in client.events("RewardsSettled", from_block=start):
+    for event in events:
         row = totals[str(event["args"]["account"])]
         row[0] += int(event["args"]["jobs"])
         row[1] += int(event["args"]["rewardWad"])
@@ -53,9 +61,10 @@ def settled_totals(client: PoQClient, from_block: int | None = None) -> dict[str
     return {account: (jobs, reward, amount) for account, (jobs, reward, amount) in totals.items()}
 
 
-def node_rows(client: PoQClient) -> list[NodeRow]:
-    """Every registered node, in registration order, with its settled totals."""
-    totals = settled_totals(client)
+def node_rows(client: PoQClient, totals: Mapping[str, tuple[int, int, int]] | None = None) -> list[NodeRow]:
+    """Every registered node, in registration order, with its settled totals (`settled_totals` unless
+    the caller read them already, e.g. `totals_of` over its own event log)."""
+    totals = settled_totals(client) if totals is None else totals
     rows = []
     for node_id in range(1, int(client.call("nodeCount")) + 1):
         address = str(client.call("nodeAt", node_id))
@@ -99,5 +108,6 @@ def task_story(client: PoQClient, task_id: int) -> dict[str, Any]:
         seat["score"] = from_score_units(seat["score"]) if seat["score"] is not None else None
     task["quality"] = task["quality"] / WAD if task["quality"] is not None else None
     if task["rewards"] is not None:
-        task["rewards"] = {r["account"]: {"reward": r["reward_wad"] / WAD} for r in task["rewards"]}
+        task["rewards"] = {r["account"]: {"reward": r["reward_wad"] / WAD, "reward_wad": r["reward_wad"]}
+                           for r in task["rewards"]}
     return task

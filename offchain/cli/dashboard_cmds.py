@@ -21,8 +21,8 @@ from offchain.cli.options import deployments_option, rpc_url_option
               help="Stop once the chain has not answered for a few seconds (used by `poq demo`).")
 def dashboard_cmd(rpc_url: str, deployments_dir: str, port: int, host: str, wait: bool,
                   exit_with_chain: bool) -> None:
-    """Nodes, tasks by phase, settlements, reward plots and the contract's ETH, updated every block
-    in the browser. Read only: built from the chain's views and events alone."""
+    """Nodes, tasks by batch stage, settlements, reward, cost and trust plots and the contract's ETH,
+    updated every block in the browser. Read only: built from the chain's views and events alone."""
     from offchain.dashboard.server import DashboardServer
     from offchain.dashboard.snapshot import ChainSource
 

@@ -24,7 +24,7 @@ def demo_cmd(
     port: int, tasks: int | None, run_dir: Path | None, dashboard: bool, dashboard_port: int, deployments_dir: str
 ) -> None:
     """Start anvil, deploy PoQ, run 3 generators and 3 evaluators (K = 3) on real SQuAD and CNN/DM
-    tasks, and print the balances settled on chain. The dashboard shows the rounds settle live."""
+    tasks, and print the balances settled on chain. The dashboard shows the batches settle live."""
     from offchain.cli.fleet_cmds import run_fleet_and_print
 
     url = _start_dashboard(port, Path(deployments_dir), dashboard_port) if dashboard else None
@@ -51,5 +51,5 @@ def _start_dashboard(port: int, deployments_dir: Path, dashboard_port: int) -> s
         click.echo(f"dashboard: not started ({exc})", err=True)
         return None
     where = f"pid {started.pid}, log {started.log_path}" if started.pid else "already running"
-    click.echo(f"dashboard: open {started.url} to watch the rounds settle ({where})")
+    click.echo(f"dashboard: open {started.url} to watch the batches settle ({where})")
     return started.url

@@ -13,27 +13,29 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from offchain.chain.batches import BatchRecord, task_record
 from offchain.chain.client import PoQClient
 from offchain.chain.connect import connect, short_reason
 from offchain.chain.history import (
     EventLog,
-    TaskTrail,
+    batch_stages,
     contract_accounting,
     cumulative_rewards,
     settlements,
-    task_trails,
     trust_updates,
 )
 from offchain.chain.manifest import manifest_path
-from offchain.chain.views import node_rows, task_story
+from offchain.chain.views import node_rows, task_story, totals_of
+from offchain.data.schema import TASKS
 from offchain.errors import PoQError, RpcUnavailable, one_line
 from offchain.protocol import AGGREGATIONS, WAD
 from offchain.protocol.display import eth_text, param_text
-from offchain.protocol.types import Phase, Role, from_score_units
+from offchain.protocol.types import Role, Stage, from_score_units
+from offchain.protocol.wad import to_wei
 
 log = logging.getLogger("poq.dashboard")
 LATEST_TASKS = 12  # rows in the "latest tasks" table
-PHASE_NAMES = [p.label for p in Phase if p is not Phase.NONE]
+STAGE_NAMES = [s.label for s in Stage if s is not Stage.NONE]  # the way every task goes, in order
 
 
 def _short(address: str) -> str:
@@ -140,48 +142,71 @@ class ChainSource:
 
 
 def task_page(client: PoQClient, task_id: int) -> dict[str, Any] | None:
-    """One task's page model (texts, panel, scores, Q, rewards), or None when no such task exists."""
+    """One task's page model (texts, node, panel with scores, Q, rewards), or None when no such task
+    exists. Its story comes from its batch's events (offchain.chain.views.task_story)."""
     if not 1 <= task_id <= int(client.call("taskCount")):
         return None
     story = task_story(client, task_id)
-    labels = {row.address: _label(row.model, row.address) for row in node_rows(client)}
-    quality = story["quality"]
+    stage = Stage[story["stage"].upper()]
+    seats = story["evaluators"]
+    labels = _labels(client, [story["node"], *(seat["address"] for seat in seats)])
+    reward_unit = int(client.params()["rewardUnit"])
     return {
         "status": "live",
         "task_id": task_id,
-        "phase": story["phase"],
-        "settled": story["phase"] in ("Finalized", "Expired"),
-        "kind": story["task_kind"],
+        "batch_id": story["batch_id"],
+        "index": story["index"],
+        "stage": story["stage"],
+        "settled": stage is Stage.FINALIZED,
+        "expired": story["expired"],
+        "kind": TASKS[story["task_kind"]] if 0 <= story["task_kind"] < len(TASKS) else str(story["task_kind"]),
         "requester": story["requester"],
-        "node": {"address": story["node"], "label": labels.get(story["node"], _short(story["node"]))},
+        "node": {"address": story["node"], "label": labels[story["node"]]} if story["node"] else None,
         "fee_eth": eth_text(story["fee_wei"]),
         "texts": {key: story[key] for key in ("input", "output", "reference")},
         "panel": [
             {
                 "address": seat["address"],
-                "label": labels.get(seat["address"], _short(seat["address"])),
-                "state": "revealed" if seat["revealed"] else ("committed" if seat["committed"] else "silent"),
+                "label": labels[seat["address"]],
+                "state": _seat_state(seat, stage, story["expired"]),
                 "score": seat["score"],
             }
-            for seat in story["evaluators"]
+            for seat in seats
         ],
-        "quality": quality,
+        "quality": story["quality"],
         "rewards": [
-            {"address": a, "label": labels.get(a, _short(a)), "reward": r["reward"], "eth": eth_text(r["wei"])}
-            for a, r in story["rewards"].items()
+            {"address": a, "label": labels.get(a, _short(a)), "reward": r["reward"],
+             "eth": eth_text(to_wei(r["reward_wad"], reward_unit))}
+            for a, r in (story["rewards"] or {}).items()
         ],
     }
 
 
+def _labels(client: PoQClient, addresses: list[str | None]) -> dict[str, str]:
+    """address -> how the page names it (model and short address), for a few addresses."""
+    return {a: _label(str(client.node(a)["model"]), a) for a in dict.fromkeys(addresses) if a}
+
+
+def _seat_state(seat: dict[str, Any], stage: Stage, expired: bool) -> str:
+    """A panel seat as the page words it: what the evaluator did, or failed to do, in its batch."""
+    if expired:  # its seat is void: a score revealed for it is ignored
+        ignored = "; score ignored" if seat["score"] is not None else ""
+        return f"void (task never answered{ignored})"
+    if seat["score"] is not None:
+        return "revealed"
+    if seat["committed"]:
+        return "never revealed" if stage >= Stage.CLOSED else "committed"
+    return "never committed" if stage >= Stage.REVEALING else "waiting"
+
+
 def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any]:
-    """The dashboard's model at block `head`: nodes, tasks by phase, latest tasks, plots, parameters,
+    """The dashboard's model at block `head`: nodes, tasks by stage, latest tasks, plots, parameters,
     accounting. `log` is read up to `head` first."""
     log.refresh(head)
     params = client.params()
-    rows = node_rows(client)
+    rows = node_rows(client, totals_of(log.of("RewardsSettled")))
     labels = {row.address: _label(row.model, row.address) for row in rows}
-    trails = task_trails(log)
-    phases = _phases(client, trails)
+    stages = batch_stages(client, log, head)
     nodes = [
         {
             "address": row.address,
@@ -191,16 +216,19 @@ def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any
             "status": row.status,
             "stake_eth": eth_text(row.stake_wei),
             "balance_eth": eth_text(row.balance_wei),
+            "units": row.units,
             "cumulative_reward": row.cumulative_reward,
             "average_reward": row.average_reward,
             "jobs": row.jobs,
-            "latency_ms": row.latency_ms,
+            "measured_ms": row.latency_ms,
+            "declared_ms": row.declared_ms,
             "cost": int(client.call("normalizedCost", row.address)) / WAD,
             "trust": row.trust,
         }
         for row in rows
     ]
     deployed = client.manifest.block_number
+    accounting = contract_accounting(client, log, head).as_dict()
     return {
         "status": "live",
         "block": head,
@@ -210,50 +238,70 @@ def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any
             "deployed_block": deployed,
         },
         "nodes": nodes,
-        "phases": {name: list(phases.values()).count(name) for name in PHASE_NAMES},
-        "tasks": [_task_row(trails[i], phases[i], labels) for i in sorted(trails, reverse=True)[:LATEST_TASKS]],
-        "task_count": len(trails),
+        "stages": _stage_counts(log.batches, stages),
+        "expired": sum(bin(record.expired_mask).count("1") for record in log.batches.values()),
+        "tasks": _latest_tasks(log, stages, labels),
+        "task_count": sum(record.size for record in log.batches.values()),
+        "batch_count": len(log.batches),
         "reward_history": _reward_history(log, labels, deployed, head),
         "reward_vs_cost": _reward_vs_cost(nodes),
         "trust_history": _trust_history(log, nodes, params, deployed, head),
         "params": _params_table(params),
         "accounting": {
-            key.replace("_wei", "_eth"): eth_text(value)
-            for key, value in contract_accounting(client, log, [r.address for r in rows]).as_dict().items()
+            key.replace("_wei", "_eth"): eth_text(value) if key.endswith("_wei") else value
+            for key, value in accounting.items()
         },
     }
 
 
-def _phases(client: PoQClient, trails: dict[int, TaskTrail]) -> dict[int, str]:
-    """task id -> phase: settled tasks from their events, the others by the contract's `phaseOf`."""
-    return {
-        task_id: trail.settled or Phase(int(client.call("phaseOf", task_id)[0])).label
-        for task_id, trail in trails.items()
-    }
+def _stage_counts(batches: dict[int, BatchRecord], stages: dict[int, Stage]) -> list[dict[str, Any]]:
+    """Per stage, in the order tasks go through them: how many tasks (and batches) stand there now."""
+    counts: dict[str, dict[str, Any]] = {name: {"stage": name, "tasks": 0, "batches": 0} for name in STAGE_NAMES}
+    for batch_id, record in batches.items():
+        row = counts[stages[batch_id].label]
+        row["tasks"] += record.size
+        row["batches"] += 1
+    return list(counts.values())
 
 
-def _task_row(trail: TaskTrail, phase: str, labels: dict[str, str]) -> dict[str, Any]:
-    """One row of the latest-tasks table."""
+def _latest_tasks(log: EventLog, stages: dict[int, Stage], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The newest LATEST_TASKS tasks, newest first: each with its batch's stage and its story."""
+    rows: list[dict[str, Any]] = []
+    for batch_id in sorted(log.batches, reverse=True):
+        record = log.batches[batch_id]
+        for index in reversed(range(record.size)):
+            if len(rows) == LATEST_TASKS:
+                return rows
+            rows.append(_task_row(task_record(record, index, log.k), record, stages[batch_id], labels))
+    return rows
+
+
+def _task_row(task: dict[str, Any], record: BatchRecord, stage: Stage, labels: dict[str, str]) -> dict[str, Any]:
+    """One row of the latest-tasks table, from `batches.task_record`."""
+    def name(address: str) -> str:
+        return labels.get(address, _short(address))
+
     return {
-        "task_id": trail.task_id,
-        "phase": phase,
-        "opened_block": trail.opened_block,
-        "settled_block": trail.settled_block,
-        "node": labels.get(trail.node, _short(trail.node)),
+        "task_id": task["task_id"],
+        "batch_id": task["batch_id"],
+        "index": task["index"],
+        "stage": stage.label,
+        "opened_block": record.opened_block,
+        "settled_block": record.finalized_block,
+        "node": name(task["node"]) if task["node"] else None,
+        "expired": task["expired"],
         "panel": [
-            {
-                "label": labels.get(e, _short(e)),
-                "score": from_score_units(trail.scores[e]) if e in trail.scores else None,
-            }
-            for e in trail.panel
+            {"label": name(seat["address"]),
+             "score": from_score_units(seat["score"]) if seat["score"] is not None else None}
+            for seat in task["evaluators"]
         ],
-        "quality": trail.quality_wad / WAD if trail.quality_wad is not None else None,
-        "rewards": [{"label": labels.get(a, _short(a)), "reward": r / WAD} for a, r in trail.rewards.items()],
+        "quality": task["quality"] / WAD if task["quality"] is not None and not task["expired"] else None,
+        "rewards": [{"label": name(r["account"]), "reward": r["reward_wad"] / WAD} for r in task["rewards"] or []],
     }
 
 
 def _reward_history(log: EventLog, labels: dict[str, str], start: int, head: int) -> list[dict[str, Any]]:
-    """Per node, cumulative reward (reward units) at each block it was paid in, from 0 at the
+    """Per node, cumulative reward (reward units) after each batch it was settled in, from 0 at the
     deployment to its latest value at `head` (steps, so every line reaches the present)."""
     series = cumulative_rewards(settlements(log))
     out = []
@@ -265,15 +313,17 @@ def _reward_history(log: EventLog, labels: dict[str, str], start: int, head: int
 
 
 def _reward_vs_cost(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The paper's Table 4 as points: per role, each node's normalized cost C against its average
-    reward per job (nodes without a job yet are left out)."""
+    """The paper's Table 4 as points: per role, each node's measured cost (ms per task or seat, the
+    contract's own measurement) against its average reward per job; normalized cost C rides along.
+    Nodes without a settled job or without a measurement yet (one that never answered) are left out."""
     return [
         {
             "role": role.label,
             "points": [
-                {"label": n["label"], "cost": n["cost"], "average_reward": n["average_reward"], "jobs": n["jobs"]}
+                {"label": n["label"], "measured_ms": n["measured_ms"], "cost": n["cost"],
+                 "average_reward": n["average_reward"], "jobs": n["jobs"]}
                 for n in nodes
-                if n["role"] == role.label and n["jobs"]
+                if n["role"] == role.label and n["jobs"] and n["measured_ms"] is not None
             ],
         }
         for role in (Role.INFERENCE, Role.EVALUATOR)
@@ -283,7 +333,8 @@ def _reward_vs_cost(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _trust_history(
     log: EventLog, nodes: list[dict[str, Any]], params: dict[str, int], start: int, head: int
 ) -> list[dict[str, Any]] | None:
-    """Per evaluator, its trust weight over blocks; None when the deployment does not weight by trust."""
+    """Per evaluator, its trust weight over blocks (one step per batch that moved it); None when the
+    deployment does not weight by trust."""
     if AGGREGATIONS[params["aggregation"]] != "trust":
         return None
     updates: dict[str, list[list[float]]] = {}

@@ -66,17 +66,23 @@ class Deployed:
     deployments: Path
 
 
+BATCHES = ((3, [8_000, 6_500, 9_000]), (2, [4_000, 9_500, 7_000]))  # (tasks, the score of seat j)
+
+
+def by_seat(scores: list[int]) -> Callable[[int, int, str], int]:
+    return lambda _task, seat, _evaluator: scores[seat]
+
+
 @pytest.fixture
 def deployed(anvil_chain: str, tmp_path: Path) -> Deployed:
-    """Devnet on anvil (the only way these tests drive the chain) with two settled rounds."""
+    """Devnet on anvil (the only way these tests drive the chain) with two settled batches."""
     from deploy.devnet import Devnet
     from offchain.chain.connect import connect
 
     deployments = tmp_path / "deployments"
     net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=deployments, stake=5 * 10**18)
-    net.report_costs({c.sender: 1_000 * (i + 1) for i, c in enumerate(net.inference + net.evaluators)})
-    for scores in ([8_000, 6_500, 9_000], [4_000, 9_500, 7_000]):
-        net.play_round(scores)
+    for size, scores in BATCHES:
+        net.play_batch(size, by_seat(scores))
     return Deployed(net, anvil_chain, deployments)
 
 
@@ -130,25 +136,27 @@ def test_page_shows_every_balance_and_a_new_settlement_without_reload(browser: A
     expected = chain_balances(net)
     wait_for(lambda: len(shown_balances(browser)) == len(expected), "every node row")
     assert shown_balances(browser) == expected
-    assert len(shown(browser, '#tasks tbody tr[data-phase="Finalized"]')) == 2
+    settled = sum(size for size, _ in BATCHES)
+    assert len(shown(browser, '#tasks tbody tr[data-stage="Finalized"]')) == settled
 
     browser.execute_script("window.poqSamePage = true;")  # a reload would drop this
-    result = net.play_round([7_000, 7_000, 3_000])
-    row = f'#tasks tbody tr[data-task-id="{result["task_id"]}"][data-phase="Finalized"]'
-    wait_for(lambda: shown(browser, row), f"task {result['task_id']} settled on the page")
+    result = net.play_batch(1, by_seat([7_000, 7_000, 3_000]))
+    row = f'#tasks tbody tr[data-task-id="{result["first_task_id"]}"][data-stage="Finalized"]'
+    wait_for(lambda: shown(browser, row), f"task {result['first_task_id']} settled on the page")
     assert browser.execute_script("return window.poqSamePage === true;")
     wait_for(lambda: shown_balances(browser) == chain_balances(net), "the new balances")
-    assert shown(browser, '#phases li[data-phase="Finalized"] .phase-count') == ["3"]
+    assert shown(browser, '#stages li[data-stage="Finalized"] .stage-count') == [str(settled + 1)]
 
 
 def test_task_page_shows_the_texts_and_an_unknown_task_is_a_404_page(browser: Any, deployed: Deployed,
                                                                      dashboard: str) -> None:
     net = deployed.net
-    task_id = net.play_round([9_000, 8_000, 8_500])["task_id"]
+    result = net.play_batch(1, by_seat([9_000, 8_000, 8_500]))
+    task_id = result["first_task_id"]
     browser.get(f"{dashboard}task/{task_id}")
-    wait_for(lambda: shown(browser, "#task-phase") == ["Finalized"], "the task's phase")
-    assert shown(browser, "#text-reference") == [net.references[task_id][0]]
-    assert len(shown(browser, "#panel tbody tr")) == net.params.k
+    wait_for(lambda: shown(browser, "#task-stage") == ["Finalized"], "the task's stage")
+    assert shown(browser, "#text-reference") == [net.references[result["batch_id"]][0][0]]
+    assert shown(browser, "#panel tbody tr td:nth-child(3)") == ["9.000", "8.000", "8.500"]
 
     unknown = task_id + 100
     with pytest.raises(urllib.error.HTTPError) as page:

@@ -8,6 +8,7 @@
   const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777",
                    "#4b5563", "#65a30d", "#7c3aed", "#0d9488"];
   const charts = {};
+  let nodeColors = {};  // address -> its color in every plot (its place in the nodes table)
 
   // ------------------------------------------------------------------ small helpers
 
@@ -60,69 +61,80 @@
   }
 
   function renderNodes(nodes) {
-    replaceRows(document.querySelector("#nodes tbody"), nodes.map((n) => el("tr", { dataset: { address: n.address } },
+    replaceRows(document.querySelector("#nodes tbody"), nodes.map((n) => el("tr", { dataset: { address: n.address, status: n.status } },
       el("td", { className: "address", title: n.address }, n.address.slice(0, 10) + "…"),
       el("td", { className: "role" }, n.role),
-      el("td", {}, n.model),
-      el("td", {}, n.status),
+      el("td", { className: "model" }, n.model),
+      el("td", { className: "node-status" }, n.status),
       el("td", { className: "num stake" }, n.stake_eth),
       el("td", { className: "num balance" }, n.balance_eth),
+      el("td", { className: "num units" }, n.units),
       el("td", { className: "num" }, signed(n.cumulative_reward, 3)),
       el("td", { className: "num" }, signed(n.average_reward, 3)),
       el("td", { className: "num jobs" }, n.jobs),
-      el("td", { className: "num" }, num(n.latency_ms, 1)),
+      el("td", { className: "num measured" }, num(n.measured_ms, 1)),
+      el("td", { className: "num declared" }, num(n.declared_ms, 1)),
       el("td", { className: "num" }, num(n.cost, 3)),
       el("td", { className: "num" }, num(n.trust, 3)),
     )));
-    if (!nodes.length) replaceRows(document.querySelector("#nodes tbody"), [el("tr", {}, el("td", { colspan: 12 }, "no nodes registered yet"))]);
+    if (!nodes.length) replaceRows(document.querySelector("#nodes tbody"), [el("tr", {}, el("td", { colspan: 14 }, "no nodes registered yet"))]);
   }
 
-  function renderPhases(phases) {
-    document.getElementById("phases").replaceChildren(...Object.entries(phases).map(([phase, count]) =>
-      el("li", { dataset: { phase: phase, count: count }, className: count ? "busy" : "" },
-        el("span", { className: "phase-name" }, phase), el("span", { className: "phase-count" }, count))));
+  function renderStages(snap) {
+    document.getElementById("stages").replaceChildren(...snap.stages.map((s) =>
+      el("li", { dataset: { stage: s.stage, count: s.tasks }, className: s.tasks ? "busy" : "" },
+        el("span", { className: "stage-name" }, s.stage), el("span", { className: "stage-count" }, s.tasks),
+        el("span", { className: "stage-batches" }, s.batches === 1 ? "1 batch" : s.batches + " batches"))));
+    document.getElementById("stage-note").textContent = snap.task_count + " tasks in " + snap.batch_count +
+      " batches; " + snap.expired + " expired (never answered: the node slashed, its seats void)";
   }
 
   function renderAccounting(a) {
-    const rows = [["stakes", a.stakes_eth], ["balances", a.balances_eth], ["escrow (unsettled fees)", a.escrow_eth],
-                  ["slashed reserve", a.slashed_eth], ["owed in all", a.owed_eth], ["contract holds", a.held_eth],
-                  ["difference", a.difference_eth]];
-    replaceRows(document.querySelector("#accounting tbody"), rows.map(([name, value]) =>
-      el("tr", { className: name === "difference" ? (value === "0" ? "ok" : "bad") : "" },
+    const rows = [["stakes", a.stakes_eth], ["balances", a.balances_eth],
+                  ["· of which the treasury's", a.treasury_eth, "treasury " + a.treasury],
+                  ["escrow (fees of open batches)", a.escrow_eth], ["owed in all", a.owed_eth],
+                  ["contract holds", a.held_eth], ["difference", a.difference_eth],
+                  ["slashed to the treasury, all time", a.slashed_eth], ["refunded to requesters, all time", a.refunded_eth]];
+    replaceRows(document.querySelector("#accounting tbody"), rows.map(([name, value, title]) =>
+      el("tr", { className: name === "difference" ? (value === "0" ? "ok" : "bad") : (name.includes("all time") ? "history" : ""), title: title || "" },
         el("th", {}, name), el("td", { className: "num" }, value + " ETH"))));
   }
 
   function renderTasks(snap) {
     document.getElementById("task-count").textContent = "(" + snap.task_count + " in all)";
-    replaceRows(document.querySelector("#tasks tbody"), snap.tasks.map((t) => el("tr", { dataset: { taskId: t.task_id, phase: t.phase } },
+    replaceRows(document.querySelector("#tasks tbody"), snap.tasks.map((t) => el("tr", { dataset: { taskId: t.task_id, stage: t.stage, expired: t.expired } },
       el("td", {}, el("a", { href: "/task/" + t.task_id }, "#" + t.task_id)),
-      el("td", { className: "phase" }, t.phase),
+      el("td", { className: "num" }, t.batch_id + "·" + t.index),
+      el("td", { className: "stage" }, t.stage),
       el("td", { className: "num" }, t.opened_block),
-      el("td", {}, t.node),
+      el("td", {}, t.node == null ? "(not drawn yet)" : t.node),
       el("td", { className: "panel" }, t.panel.map((seat) => el("div", {}, seat.label + ": " + num(seat.score, 1)))),
-      el("td", { className: "num quality" }, num(t.quality, 3)),
+      el("td", { className: "num quality" + (t.expired ? " expired" : "") }, t.expired ? "expired" : num(t.quality, 3)),
       el("td", { className: "rewards" }, t.rewards.map((r) => el("div", {}, r.label + ": " + signed(r.reward, 3)))),
     )));
   }
 
   function renderParams(params) {
     document.getElementById("params").replaceChildren(...params.map((p) =>
-      el("div", { title: "raw value " + p.value }, el("dt", {}, p.name), el("dd", {}, p.shown))));
+      el("div", { title: p.name + " = " + p.value }, el("dt", {}, p.name), el("dd", {}, p.shown))));
   }
 
   // ------------------------------------------------------------------ plots (Chart.js)
 
   function lineSeries(series) {
-    return series.map((s, i) => ({
-      label: s.label, data: s.points.map(([x, y]) => ({ x: x, y: y })), stepped: true,
-      borderColor: colorOf(i), backgroundColor: colorOf(i), pointRadius: 2, borderWidth: 2,
-    }));
+    return series.map((s, i) => {
+      const color = nodeColors[s.address] || colorOf(i);
+      return {
+        label: s.label, data: s.points.map(([x, y]) => ({ x: x, y: y })), stepped: true,
+        borderColor: color, backgroundColor: color, pointRadius: 2, borderWidth: 2,
+      };
+    });
   }
 
   function costSeries(groups) {
     const shapes = { Inference: "circle", Evaluator: "triangle" };
     return groups.map((g, i) => ({
-      label: g.role, data: g.points.map((p) => ({ x: p.cost, y: p.average_reward, name: p.label, jobs: p.jobs })),
+      label: g.role, data: g.points.map((p) => ({ x: p.measured_ms, y: p.average_reward, name: p.label, jobs: p.jobs, cost: p.cost })),
       pointStyle: shapes[g.role] || "rect", pointRadius: 7, borderColor: colorOf(i * 3), backgroundColor: colorOf(i * 3) + "99",
     }));
   }
@@ -139,7 +151,11 @@
       data: { datasets: datasets },
       options: {
         animation: false, maintainAspectRatio: false, parsing: true,
-        scales: { x: { type: "linear", bounds: "data", title: { display: true, text: xTitle } }, y: { title: { display: true, text: yTitle } } },
+        scales: {
+          x: type === "scatter" ? { type: "linear", beginAtZero: true, title: { display: true, text: xTitle } }
+                                : { type: "linear", bounds: "data", title: { display: true, text: xTitle } },
+          y: { title: { display: true, text: yTitle } },
+        },
         plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } }, tooltip: tooltip ? { callbacks: { label: tooltip } } : {} },
       },
     });
@@ -147,17 +163,18 @@
 
   function renderPlots(snap) {
     drawChart("plot-rewards", "line", lineSeries(snap.reward_history), "block", "cumulative reward (units)");
-    drawChart("plot-cost", "scatter", costSeries(snap.reward_vs_cost), "normalized cost C", "average reward per job",
-      (ctx) => ctx.raw.name + ": C " + num(ctx.raw.x, 3) + ", " + signed(ctx.raw.y, 3) + " over " + ctx.raw.jobs + " jobs");
+    drawChart("plot-cost", "scatter", costSeries(snap.reward_vs_cost), "measured cost (ms per task or seat)", "average reward per job",
+      (ctx) => ctx.raw.name + ": " + num(ctx.raw.x, 0) + " ms (C " + num(ctx.raw.cost, 3) + "), " + signed(ctx.raw.y, 3) + " over " + ctx.raw.jobs + " jobs");
     const trust = document.getElementById("trust-figure");
     trust.hidden = !snap.trust_history;
     if (snap.trust_history) drawChart("plot-trust", "line", lineSeries(snap.trust_history), "block", "trust weight w");
   }
 
   function renderIndex(snap) {
+    nodeColors = Object.fromEntries(snap.nodes.map((n, i) => [n.address, colorOf(i)]));
     renderSummary(snap);
     renderNodes(snap.nodes);
-    renderPhases(snap.phases);
+    renderStages(snap);
     renderAccounting(snap.accounting);
     renderTasks(snap);
     renderParams(snap.params);
@@ -170,23 +187,26 @@
   function renderTask(task) {
     document.getElementById("task-summary").replaceChildren(
       el("span", {}, "task ", el("b", {}, "#" + task.task_id)),
-      el("span", {}, "phase ", el("b", { id: "task-phase" }, task.phase)),
-      el("span", {}, "node ", el("b", { title: task.node.address }, task.node.label)),
-      el("span", {}, "Q ", el("b", { id: "task-quality" }, num(task.quality, 4))),
+      el("span", {}, "batch ", el("b", {}, "#" + task.batch_id), " (task " + task.index + ")"),
+      el("span", {}, "stage ", el("b", { id: "task-stage" }, task.stage)),
+      el("span", {}, "node ", task.node ? el("b", { title: task.node.address }, task.node.label) : el("b", {}, "not drawn yet")),
+      task.expired ? el("span", {}, "Q ", el("b", { id: "task-quality", className: "expired" }, "expired: the node never answered"))
+                   : el("span", {}, "Q ", el("b", { id: "task-quality" }, num(task.quality, 4))),
       el("span", {}, "fee ", el("b", {}, task.fee_eth + " ETH")),
       el("span", {}, "kind ", el("b", {}, task.kind)),
     );
     ["input", "output", "reference"].forEach((key) => {
       const text = task.texts[key];
       const box = document.getElementById("text-" + key);
-      box.textContent = text == null ? "(not on chain yet)" : text;
+      box.textContent = text != null ? text : (key === "output" && task.expired ? "(never answered)" : "(not on chain yet)");
       box.classList.toggle("missing", text == null);
     });
     replaceRows(document.querySelector("#panel tbody"), task.panel.map((seat) =>
       el("tr", {}, el("td", { title: seat.address }, seat.label), el("td", {}, seat.state), el("td", { className: "num" }, num(seat.score, 3)))));
-    replaceRows(document.querySelector("#rewards tbody"), task.rewards.map((r) =>
-      el("tr", {}, el("td", { title: r.address }, r.label), el("td", { className: "num" }, signed(r.reward, 4)), el("td", { className: "num" }, r.eth))));
-    document.body.dataset.phase = task.phase;
+    replaceRows(document.querySelector("#rewards tbody"), task.rewards.length ? task.rewards.map((r) =>
+      el("tr", {}, el("td", { title: r.address }, r.label), el("td", { className: "num" }, signed(r.reward, 4)), el("td", { className: "num" }, r.eth)))
+      : [el("tr", {}, el("td", { colspan: 3, className: "note" }, "credited when the batch is finalized"))]);
+    document.body.dataset.stage = task.stage;
   }
 
   // ------------------------------------------------------------------ polling
