@@ -1,10 +1,15 @@
-"""Gas per step and per full PoQ round for K = 1, 2, 3, on the real contract (embedded EVM).
+"""Gas per task and per evaluation (seat) of a batch, for K = 1, 2, 3 and batch sizes 1, 16, 64, on the
+real contract (embedded EVM), with the pool of the benchmarks (3 inference nodes, 3 evaluators).
 
-Prints the first round on a fresh deployment (storage slots written for the first time) and a
-steady-state round (every participant already has a balance), with empty input/output texts so
-the figures exclude text calldata and log data; the marginal cost per text byte is printed apart.
+Texts are excluded (one-character inputs, outputs and references) and their cost is measured apart,
+per byte of text. Every row is a steady-state batch (every participant already has a balance).
 
-    .venv/bin/python bench/gas.py [--json]
+- per task: the gas of all the batch's transactions (open, draw, answers, references, commits,
+  reveals, finalize) divided by its tasks;
+- per seat: the evaluators' own transactions (commits and reveals) divided by the seats, and, the
+  stricter figure, the whole batch divided by its seats (tasks x K).
+
+    .venv/bin/python bench/gas.py [--json] [--aggregation trust]
 """
 
 from __future__ import annotations
@@ -23,50 +28,40 @@ from deploy.devnet import Devnet  # noqa: E402
 from offchain.chain.connect import embedded_web3  # noqa: E402
 from offchain.protocol import AGGREGATIONS, Params  # noqa: E402
 
-STEPS = ("open", "answer", "reference", "commit", "reveal", "finalize")
+STEPS = ("open", "draw", "answer", "reference", "commit", "reveal", "finalize")
+SIZES = (1, 16, 64)
 
 
 def _gas(receipts: dict[str, Any]) -> dict[str, int]:
     out = {}
     for step in STEPS:
         value = receipts.get(step)
-        if value is None:
-            continue
-        out[step] = sum(r["gasUsed"] for r in value) if isinstance(value, list) else int(value["gasUsed"])
+        if value is not None:
+            out[step] = sum(r["gasUsed"] for r in value) if isinstance(value, list) else int(value["gasUsed"])
     return out
 
 
-def _round(net: Devnet, k: int, reference: str | None, text: str = "") -> dict[str, int]:
-    task_id, _, open_receipt = net.open_task(task_input=text, reference=reference)
-    evaluators, answer_receipt = net.answer(task_id, output=text)
-    receipts: dict[str, Any] = {"open": open_receipt, "answer": answer_receipt, "commit": [], "reveal": []}
-    if reference is not None:
-        receipts["reference"] = net.reveal_reference(task_id)
-    for seat, evaluator in enumerate(evaluators):
-        receipts["commit"].append(net.commit(task_id, evaluator, 6_000 + 1_000 * seat))
-    for evaluator in evaluators:
-        receipts["reveal"].append(net.reveal(task_id, evaluator))
-    receipts["finalize"] = net.finalize(task_id)
-    return _gas(receipts)
+def _batch(net: Devnet, size: int, text: str = "x") -> dict[str, int]:
+    result = net.play_batch(size, lambda t, j, e: 5_000 + 1_000 * j + t % 7, inputs=[text] * size,
+                            outputs=text, references=[text] * size)
+    return _gas(result["receipts"])
 
 
-def measure(k: int, artifacts: Any, aggregation: str = "mean") -> dict[str, Any]:
-    params = Params(k=k).with_overrides({"aggregation": aggregation})
-    net = Devnet.create(
-        embedded_web3(), params, n_inference=2, n_evaluators=3, deployments_dir=Path(tempfile.mkdtemp()),
-        artifacts=artifacts, stake=5 * 10**18,
-    )
-    latencies = {c.sender: 1_000 * (i + 1) for i, c in enumerate(net.inference + net.evaluators)}
-    net.report_costs(latencies)
-    first = _round(net, k, reference=None)
+def measure(k: int, size: int, artifacts: Any, aggregation: str) -> dict[str, Any]:
+    params = Params(k=k, maxBatchSize=max(SIZES)).with_overrides({"aggregation": aggregation})
+    net = Devnet.create(embedded_web3(), params, n_inference=3, n_evaluators=3,
+                        deployments_dir=Path(tempfile.mkdtemp()), artifacts=artifacts, stake=50 * 10**18)
     for _ in range(2):  # warm every participant's balance slot
-        _round(net, k, reference="r")
-    steady = _round(net, k, reference=None)
-    steady_ref = _round(net, k, reference="r")
-    kb = _round(net, k, reference=None, text="x" * 1024)
-    per_byte = (kb["open"] + kb["answer"] - steady["open"] - steady["answer"]) / 2048
-    return {"k": k, "first": first, "steady": steady, "steady_with_reference": steady_ref,
-            "text_gas_per_byte": round(per_byte, 1), "transactions": 3 + 2 * k}
+        _batch(net, size)
+    steady = _batch(net, size)
+    long_text = _batch(net, size, text="x" * 1_024)
+    text_bytes = 3 * 1_023 * size  # input, output, reference per task, above the one-byte baseline
+    per_byte = (sum(long_text.values()) - sum(steady.values())) / text_bytes
+    total = sum(steady.values())
+    seats = size * k
+    return {"k": k, "size": size, "steps": steady, "total": total, "per_task": total / size,
+            "per_seat_evaluator_txs": (steady["commit"] + steady["reveal"]) / seats,
+            "per_seat_all": total / seats, "text_gas_per_byte": round(per_byte, 1)}
 
 
 def main() -> None:
@@ -76,19 +71,21 @@ def main() -> None:
                         help="consensus mode; trust adds the weight updates to finalize")
     args = parser.parse_args()
     artifacts = compile_contracts()
-    results = [measure(k, artifacts, args.aggregation) for k in (1, 2, 3)]
+    results = [measure(k, size, artifacts, args.aggregation) for k in (1, 2, 3) for size in SIZES]
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'K':>2} {'round':<22}" + "".join(f"{s:>10}" for s in STEPS) + f"{'total':>10}{'txs':>5}")
+    print(f"aggregation {args.aggregation}; 3 inference nodes, 3 evaluators; texts excluded")
+    print(f"{'K':>2}{'batch':>6}" + "".join(f"{s:>11}" for s in STEPS)
+          + f"{'per task':>10}{'per seat':>10}{'(all/seat)':>11}")
     for r in results:
-        for label in ("first", "steady", "steady_with_reference"):
-            row = r[label]
-            txs = r["transactions"] + (1 if "reference" in row else 0)
-            cells = "".join(f"{row.get(s, 0):>10,}" for s in STEPS)
-            print(f"{r['k']:>2} {label:<22}{cells}{sum(row.values()):>10,}{txs:>5}")
-    print(f"text calldata + event data: ~{results[-1]['text_gas_per_byte']} gas per byte of input/output")
-    print("base fee per transaction is 21,000 gas; 'first' writes fresh storage slots (22.1k gas each)")
+        cells = "".join(f"{r['steps'].get(s, 0):>11,}" for s in STEPS)
+        print(f"{r['k']:>2}{r['size']:>6}{cells}{r['per_task']:>10,.0f}{r['per_seat_evaluator_txs']:>10,.0f}"
+              f"{r['per_seat_all']:>11,.0f}")
+    by_byte = [r["text_gas_per_byte"] for r in results if r["size"] == max(SIZES)]
+    print(f"texts (calldata + event data): ~{max(by_byte)} gas per byte of input, output and reference")
+    print("per seat: the evaluators' commits and reveals per seat; (all/seat): the whole batch per seat; "
+          "each transaction pays the 21,000-gas base fee")
 
 
 if __name__ == "__main__":

@@ -66,8 +66,10 @@ interface IProofOfQuality is IPoQTypes {
     function revealScores(uint256 batchId, uint16[] calldata scores, bytes32 salt) external;
 
     /// @notice Settle a Closed batch: every task by Eqs. 1-5, slashes to the treasury, surplus to the
-    ///         requester. Anyone may call.
-    function finalize(uint256 batchId) external;
+    ///         requester. Anyone may call, passing each evaluator participant's revealed scores in
+    ///         participant order (from its ScoresRevealed event; empty for one that did not reveal): the
+    ///         contract keeps only their hash.
+    function finalize(uint256 batchId, uint16[][] calldata revealed) external;
 
     /// @notice Withdraw `amount` wei of the caller's balance.
     function withdraw(uint256 amount) external;

@@ -18,7 +18,6 @@ abstract contract PoQBase is IPoQTypes {
     uint256 internal constant MAX_POOL = 32; // per role: 8 words of 4 packed entries
     uint256 internal constant POOL_WORDS = 8;
     uint256 internal constant MAX_BATCH = 256; // a batch's expired tasks fit one uint256 mask
-    uint256 internal constant SCORE_WORDS = 16; // words reserved per evaluator: 256 seats of 16 bits
     /// @dev A batch draws from the hash of the block after the one that opened it: nobody acting when the
     ///      batch was opened (requester, nodes, anyone retrying a reverted call) can know it.
     uint256 internal constant DRAW_DELAY = 1;
@@ -98,11 +97,11 @@ abstract contract PoQBase is IPoQTypes {
     mapping(address => Node) internal _nodes;
     mapping(uint32 => address) internal _nodeAt;
     mapping(uint256 => Batch) internal _batches;
-    /// @dev Per batch: task lanes, participant lanes, score commitments and score lanes (Packing.sol).
+    /// @dev Per batch: task lanes, participant lanes (Packing.sol), and per evaluator participant its score
+    ///      commitment, replaced by the hash of its revealed scores when it reveals.
     mapping(uint256 => mapping(uint256 => uint256)) internal _taskWords;
     mapping(uint256 => mapping(uint256 => uint256)) internal _participantWords;
     mapping(uint256 => mapping(uint256 => bytes32)) internal _scoreCommitments;
-    mapping(uint256 => mapping(uint256 => uint256)) internal _scoreWords; // key: participant * SCORE_WORDS + word
 
     /// @dev The live pools: entry i of role r is lane i % 4 of word r * POOL_WORDS + i / 4, a 64-bit
     ///      lane holding (node id 32 | units 32). Index 0 inference, 1 evaluators.

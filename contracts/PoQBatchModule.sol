@@ -23,9 +23,9 @@ contract PoQBatchModule is PoQDraw, PoQSettlement {
     }
 
     /// @notice Settle batch `batchId` of the calling PoQ contract (IProofOfQuality.finalize).
-    function settle(uint256 batchId) external {
+    function settle(uint256 batchId, uint16[][] calldata revealed) external {
         if (address(this) == SELF) revert NotDelegated();
-        _finalize(batchId);
+        _finalize(batchId, revealed);
     }
 
     /// @notice The hash of this module's parameters (treasury resolved), which the PoQ contract matches.

@@ -78,10 +78,11 @@ abstract contract PoQDraw is PoQPools {
             else (evaluators[i - inferenceSize], evaluatorTotal) = (units[i], evaluatorTotal + units[i]);
         }
         lanes = new uint256[](size);
+        Sampling.Scratch memory scratch = Sampling.scratch(evaluators.length);
         for (uint256 t; t < size; ++t) {
-            uint256 word = uint256(keccak256(abi.encode(seed, t)));
+            uint256 word = Sampling.taskWord(seed, t);
             uint256 node = Sampling.pick(inference, inferenceTotal, uint64(word));
-            uint256[MAX_K] memory seats = Sampling.pickDistinct(evaluators, evaluatorTotal, K, word);
+            uint256[MAX_K] memory seats = Sampling.pickPanel(evaluators, evaluatorTotal, K, word, scratch);
             for (uint256 j; j < K; ++j) {
                 seats[j] += inferenceSize;
             }
@@ -143,22 +144,26 @@ abstract contract PoQDraw is PoQPools {
         }
     }
 
-    /// @dev Stores the task lanes over participant indices; returns them as 4 bytes per task for the event.
+    /// @dev Stores the task lanes over participant indices, 8 to a word; returns the words for the event.
     function _storeLanes(uint256 batchId, uint256[] memory lanes, uint256[] memory participantOf)
         internal
-        returns (bytes memory packed)
+        returns (uint256[] memory words)
     {
-        packed = new bytes(4 * lanes.length);
+        words = new uint256[]((lanes.length + Packing.TASKS_PER_WORD - 1) / Packing.TASKS_PER_WORD);
         uint256[MAX_K] memory seats;
-        for (uint256 t; t < lanes.length; ++t) {
-            for (uint256 j; j < K; ++j) {
-                seats[j] = participantOf[Packing.seatOf(lanes[t], j)];
+        unchecked {
+            // indices below the participant count (<= 64), shifts below 256
+            for (uint256 t; t < lanes.length; ++t) {
+                for (uint256 j; j < K; ++j) {
+                    seats[j] = participantOf[Packing.seatOf(lanes[t], j)];
+                }
+                uint256 lane = Packing.taskLane(participantOf[Packing.nodeOf(lanes[t])], seats, K);
+                words[t / Packing.TASKS_PER_WORD] |= lane << (32 * (t % Packing.TASKS_PER_WORD));
             }
-            uint256 lane = Packing.taskLane(participantOf[Packing.nodeOf(lanes[t])], seats, K);
-            _taskWords[batchId][t / Packing.TASKS_PER_WORD] |= lane << (32 * (t % Packing.TASKS_PER_WORD));
-            for (uint256 i; i < 4; ++i) {
-                packed[4 * t + i] = bytes1(uint8(lane >> (8 * i)));
-            }
+        }
+        mapping(uint256 => uint256) storage stored = _taskWords[batchId];
+        for (uint256 w; w < words.length; ++w) {
+            stored[w] = words[w];
         }
     }
 

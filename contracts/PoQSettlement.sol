@@ -29,32 +29,40 @@ abstract contract PoQSettlement is PoQPools {
         uint256 debit; // wei from the stake
     }
 
-    /// @dev A task's revealed seats, in seat order.
+    /// @dev A task's revealed seats in seat order, and the scratch its consensus sorts; allocated once per
+    ///      batch and reused by every task (the arrays' lengths are set to the task's revealed count).
     struct Seats {
         uint256[] scores;
         uint256[] weights;
         uint256[] parties;
+        uint256[] sorted;
         uint256 count;
     }
 
     /// @dev IProofOfQuality.finalize: settle a Closed batch. Runs in the PoQ contract's storage.
-    function _finalize(uint256 batchId) internal {
+    ///      `revealed` holds each evaluator participant's revealed scores (empty for one that did not
+    ///      reveal), checked against the hash its reveal stored.
+    function _finalize(uint256 batchId, uint16[][] calldata revealed) internal {
         Batch storage b = _batch(batchId);
         (Stage stage,,) = _stage(b);
         if (stage != Stage.Closed) revert WrongStage(batchId, Stage.Closed, stage);
         b.stage = Stage.Finalized;
-        Party[] memory parties = _loadParties(batchId, b);
+        Party[] memory parties = _loadParties(batchId, b, revealed);
         uint256 size = b.size;
         uint256[] memory quality = new uint256[](size);
         int256[] memory rewards = new int256[](size * (1 + K));
+        Seats memory seats = Seats(new uint256[](K), new uint256[](K), new uint256[](K), new uint256[](K), 0);
         uint256 expiredMask;
+        uint256 word;
         for (uint256 t; t < size; ++t) {
-            uint256 lane = Packing.readTask(_taskWords[batchId], t);
+            if (t % Packing.TASKS_PER_WORD == 0) word = _taskWords[batchId][t / Packing.TASKS_PER_WORD];
+            uint256 lane = (word >> (32 * (t % Packing.TASKS_PER_WORD))) & 0xFFFFFFFF;
             if (parties[Packing.nodeOf(lane)].flags & Packing.ANSWERED == 0) {
                 expiredMask |= 1 << t;
                 _expireTask(lane, parties, rewards, t * (1 + K));
             } else {
-                quality[t] = _settleTask(batchId, lane, parties, rewards, t * (1 + K));
+                _revealedSeats(lane, parties, revealed, b.inferenceCount, seats);
+                quality[t] = _settleTask(lane, parties, seats, rewards, t * (1 + K));
             }
         }
         uint256 paid = _applyParties(batchId, parties);
@@ -66,18 +74,18 @@ abstract contract PoQSettlement is PoQPools {
             emit FeeRefunded(batchId, b.requester, fee - paid);
         }
         emit BatchFinalized(batchId, b.firstTaskId, expiredMask, quality, rewards, paid, fee - paid);
-        _clear(batchId, b, parties);
+        _clear(batchId, b, parties.length);
     }
 
     // ================================================================ per task
 
     /// @dev Settles one answered task: consensus over its revealed seats, R_F for the node, R_M for each
     ///      revealed seat, the slash for each seat that never revealed. Returns Q.
-    function _settleTask(uint256 batchId, uint256 lane, Party[] memory parties, int256[] memory rewards, uint256 at)
+    function _settleTask(uint256 lane, Party[] memory parties, Seats memory seats, int256[] memory rewards, uint256 at)
         internal
+        view
         returns (uint256 quality)
     {
-        Seats memory seats = _revealedSeats(batchId, lane, parties);
         (uint256 num, uint256 den) = _center(seats);
         // no revealed score means no quality signal: the node is neither paid nor penalized
         if (seats.count != 0) quality = Consensus.quality(num, den);
@@ -119,7 +127,7 @@ abstract contract PoQSettlement is PoQPools {
 
     /// @dev A task its node never answered: the node pays the slash penalty; its seats are void (their
     ///      evaluators' scores for it are skipped, neither paid nor slashed).
-    function _expireTask(uint256 lane, Party[] memory parties, int256[] memory rewards, uint256 at) internal {
+    function _expireTask(uint256 lane, Party[] memory parties, int256[] memory rewards, uint256 at) internal view {
         int256 penalty = -int256(SLASH_PENALTY);
         _book(parties[Packing.nodeOf(lane)], penalty);
         rewards[at] = penalty;
@@ -128,23 +136,31 @@ abstract contract PoQSettlement is PoQPools {
         }
     }
 
-    function _revealedSeats(uint256 batchId, uint256 lane, Party[] memory parties)
-        internal
-        view
-        returns (Seats memory seats)
-    {
-        seats = Seats(new uint256[](K), new uint256[](K), new uint256[](K), 0);
-        for (uint256 j; j < K; ++j) {
+    /// @dev Fills `seats` with a task's revealed seats (scores from the calldata, in seat order).
+    function _revealedSeats(
+        uint256 lane,
+        Party[] memory parties,
+        uint16[][] calldata revealed,
+        uint256 inferenceCount,
+        Seats memory seats
+    ) internal pure {
+        (uint256[] memory scores, uint256[] memory weights, uint256[] memory who) =
+            (seats.scores, seats.weights, seats.parties);
+        uint256 k = who.length; // the scratch keeps its capacity K in `parties`
+        assembly ("memory-safe") {
+            mstore(scores, k) // back to full length before filling
+            mstore(weights, k)
+        }
+        uint256 n;
+        for (uint256 j; j < k; ++j) {
             uint256 e = Packing.seatOf(lane, j);
             Party memory party = parties[e];
             uint256 index = party.cursor++;
             if (party.flags & Packing.REVEALED == 0) continue;
-            uint256 i = seats.count++;
-            seats.scores[i] = Packing.readScore(_scoreWords[batchId], e * SCORE_WORDS, index);
-            (seats.weights[i], seats.parties[i]) = (party.weight, e);
+            (scores[n], weights[n], who[n]) = (revealed[e - inferenceCount][index], party.weight, e);
+            ++n;
         }
-        uint256 n = seats.count;
-        (uint256[] memory scores, uint256[] memory weights) = (seats.scores, seats.weights);
+        seats.count = n;
         assembly ("memory-safe") {
             mstore(scores, n) // trim to the revealed seats
             mstore(weights, n)
@@ -154,11 +170,19 @@ abstract contract PoQSettlement is PoQPools {
     /// @dev The consensus center num/den of a task's revealed scores (the scores stay in seat order).
     function _center(Seats memory seats) internal view returns (uint256 num, uint256 den) {
         if (AGGREGATION == Consensus.TRUST) return Consensus.weightedCenter(seats.scores, seats.weights);
-        uint256[] memory sorted = new uint256[](seats.count);
-        for (uint256 i; i < seats.count; ++i) {
+        uint256[] memory sorted = seats.sorted;
+        uint256 n = seats.count;
+        for (uint256 i; i < n; ++i) {
             sorted[i] = seats.scores[i];
         }
-        return Consensus.center(sorted, AGGREGATION); // sorts its copy
+        assembly ("memory-safe") {
+            mstore(sorted, n)
+        }
+        (num, den) = Consensus.center(sorted, AGGREGATION); // sorts its copy
+        uint256 k = seats.parties.length;
+        assembly ("memory-safe") {
+            mstore(sorted, k)
+        }
     }
 
     /// @dev Adds one settled job to a participant: its reward, floored to wei on its own.
@@ -173,20 +197,47 @@ abstract contract PoQSettlement is PoQPools {
     // ================================================================ per participant
 
     /// @dev Every participant's flags, normalized cost and trust weight, before anyone is settled: a
-    ///      suspension during settlement cannot move the cost range under the participants after it.
-    function _loadParties(uint256 batchId, Batch storage b) internal view returns (Party[] memory parties) {
+    ///      suspension during settlement cannot move the cost range under the participants after it. Each
+    ///      evaluator's revealed scores are checked against the hash its reveal stored.
+    function _loadParties(uint256 batchId, Batch storage b, uint16[][] calldata revealed)
+        internal
+        view
+        returns (Party[] memory parties)
+    {
+        uint256 inferenceCount = b.inferenceCount;
         parties = new Party[](b.participantCount);
-        (uint256 loInference, uint256 hiInference) = _costRange(0);
-        (uint256 loEvaluator, uint256 hiEvaluator) = _costRange(1);
-        for (uint256 p; p < parties.length; ++p) {
-            (uint32 id, uint16 items, uint8 flags) = Packing.readParticipant(_participantWords[batchId], p);
-            Party memory party = parties[p];
-            (party.account, party.items, party.flags) = (_nodeAt[id], items, flags);
-            Node storage nd = _nodes[party.account];
-            (uint256 lo, uint256 hi) = p < b.inferenceCount ? (loInference, hiInference) : (loEvaluator, hiEvaluator);
-            party.cost = Rewards.normalizedCost(nd.costSamples != 0, nd.costUs, lo, hi);
-            party.weight = Trust.effective(nd.trustWeight, TRUST_INITIAL);
+        if (revealed.length != parties.length - inferenceCount) {
+            revert LengthMismatch(parties.length - inferenceCount, revealed.length);
         }
+        uint256[4] memory ranges; // lo and hi of each role
+        (ranges[0], ranges[1]) = _costRange(0);
+        (ranges[2], ranges[3]) = _costRange(1);
+        for (uint256 p; p < parties.length; ++p) {
+            parties[p] = _loadParty(batchId, p, p < inferenceCount ? 0 : 2, ranges);
+        }
+        for (uint256 p = inferenceCount; p < parties.length; ++p) {
+            _checkRevealed(batchId, p, parties[p], revealed[p - inferenceCount]);
+        }
+    }
+
+    function _loadParty(uint256 batchId, uint256 p, uint256 range, uint256[4] memory ranges)
+        internal
+        view
+        returns (Party memory party)
+    {
+        (uint32 id, uint16 items, uint8 flags) = Packing.readParticipant(_participantWords[batchId], p);
+        (party.account, party.items, party.flags) = (_nodeAt[id], items, flags);
+        Node storage nd = _nodes[party.account];
+        party.cost = Rewards.normalizedCost(nd.costSamples != 0, nd.costUs, ranges[range], ranges[range + 1]);
+        party.weight = Trust.effective(nd.trustWeight, TRUST_INITIAL);
+    }
+
+    /// @dev A revealer's scores must be the ones it revealed; a silent evaluator's entry must be empty.
+    function _checkRevealed(uint256 batchId, uint256 p, Party memory party, uint16[] calldata scores) internal view {
+        bool matches = party.flags & Packing.REVEALED != 0
+            ? scores.length == party.items && keccak256(abi.encode(scores)) == _scoreCommitments[batchId][p]
+            : scores.length == 0;
+        if (!matches) revert RevealedScoresMismatch(batchId, party.account);
     }
 
     /// @dev Writes each participant once: balance, stake (debits go to the treasury), trust, pool status.
@@ -229,20 +280,15 @@ abstract contract PoQSettlement is PoQPools {
     }
 
     /// @dev Frees the batch's per-task storage; what views show afterwards comes from events.
-    function _clear(uint256 batchId, Batch storage b, Party[] memory parties) internal {
+    function _clear(uint256 batchId, Batch storage b, uint256 participants) internal {
         for (uint256 w; w * Packing.TASKS_PER_WORD < b.size; ++w) {
             delete _taskWords[batchId][w];
         }
-        for (uint256 p; p < parties.length; ++p) {
+        for (uint256 p; p < participants; ++p) {
             if (p % Packing.PARTICIPANTS_PER_WORD == 0) {
                 delete _participantWords[batchId][p / Packing.PARTICIPANTS_PER_WORD];
             }
-            if (p < b.inferenceCount) continue;
-            delete _scoreCommitments[batchId][p]; // a commitment never revealed
-            if (parties[p].flags & Packing.REVEALED == 0) continue;
-            for (uint256 w; w * Packing.SCORES_PER_WORD < parties[p].items; ++w) {
-                delete _scoreWords[batchId][p * SCORE_WORDS + w];
-            }
+            if (p >= b.inferenceCount) delete _scoreCommitments[batchId][p]; // a commitment or a revealed hash
         }
         (b.fee, b.referenceCommitment) = (0, bytes32(0));
     }

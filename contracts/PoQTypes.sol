@@ -181,6 +181,8 @@ interface IPoQTypes {
     error CommitmentMismatch(uint256 batchId, address evaluator);
     /// @notice Thrown when a revealed score is above MAX_SCORE (10_000).
     error ScoreOutOfRange(uint256 score, uint256 maxScore);
+    /// @notice Thrown when the scores given to finalize for an evaluator are not the ones it revealed.
+    error RevealedScoresMismatch(uint256 batchId, address evaluator);
     /// @notice Thrown when a withdrawal asks for more than the caller's balance.
     error InsufficientBalance(address account, uint256 requested, uint256 available);
     /// @notice Thrown when sending ETH to the withdrawing account fails.
@@ -227,10 +229,10 @@ interface IPoQTypes {
     /// @notice The draw block's hash had expired (older than 256 blocks); the batch draws from `drawBlock`.
     event DrawRearmed(uint256 indexed batchId, uint256 drawBlock);
     /// @notice The batch was drawn. `participants` lists inference nodes first (`inferenceCount`), then
-    ///         evaluators; `seats` holds 4 bytes per task: the node's participant index, then the panel's
-    ///         (0xff past K).
+    ///         evaluators; `seats` packs 8 tasks per word, task t in bits 32(t % 8).. of word t / 8: byte 0
+    ///         the node's participant index, bytes 1..3 the panel's (0xff past K).
     event BatchDrawn(
-        uint256 indexed batchId, bytes32 seed, address[] participants, uint256 inferenceCount, bytes seats
+        uint256 indexed batchId, bytes32 seed, address[] participants, uint256 inferenceCount, uint256[] seats
     );
     /// @notice A node answered all its tasks of the batch, in task order.
     event AnswersSubmitted(uint256 indexed batchId, address indexed node, string[] outputs);

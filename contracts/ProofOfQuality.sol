@@ -133,8 +133,8 @@ contract ProofOfQuality is PoQRegistry, PoQViews {
         }
         bytes32 expected = Commitments.scores(block.chainid, address(this), batchId, msg.sender, scores, salt);
         if (expected != _scoreCommitments[batchId][p]) revert CommitmentMismatch(batchId, msg.sender);
-        delete _scoreCommitments[batchId][p]; // no longer needed: the refund lowers the reveal's cost
-        Packing.writeScores(_scoreWords[batchId], p * SCORE_WORDS, scores);
+        // the scores themselves live in the event (and the finalizer's calldata); storage keeps their hash
+        _scoreCommitments[batchId][p] = keccak256(abi.encode(scores));
         Packing.setFlag(_participantWords[batchId], p, Packing.REVEALED);
         (b.stage, b.stageStart, b.deadline) = --b.pendingReveals == 0
             ? (Stage.Closed, uint32(block.timestamp), uint32(block.timestamp)) // everyone who committed revealed
@@ -145,8 +145,8 @@ contract ProofOfQuality is PoQRegistry, PoQViews {
     // ================================================================ settlement
 
     /// @inheritdoc IProofOfQuality
-    function finalize(uint256 batchId) external {
-        _delegate(abi.encodeCall(PoQBatchModule.settle, (batchId)));
+    function finalize(uint256 batchId, uint16[][] calldata revealed) external {
+        _delegate(abi.encodeCall(PoQBatchModule.settle, (batchId, revealed)));
     }
 
     /// @dev Runs the batch module's code in this contract's storage; its custom errors come back as raised.

@@ -17,6 +17,7 @@ from web3.types import RPCEndpoint, TxReceipt
 from deploy.compiler import CompiledArtifacts
 from deploy.deployer import deploy_poq
 from offchain.chain.accounts import dev_account, fund_accounts
+from offchain.chain.batches import revealed_scores
 from offchain.chain.client import PoQClient
 from offchain.chain.connect import is_embedded
 from offchain.protocol import commitments
@@ -189,7 +190,7 @@ class Devnet:
             int(args["batchId"]),
             tuple(str(a) for a in args["participants"]),
             int(args["inferenceCount"]),
-            tuple(decode_seats(bytes(args["seats"]), self.k)),
+            tuple(decode_seats(args["seats"], self.k)),
         )
 
     def answer(self, batch_id: int, node: str, outputs: Sequence[str] | None = None) -> TxReceipt:
@@ -212,7 +213,8 @@ class Devnet:
         return self.client_for(evaluator).transact("revealScores", batch_id, scores, salt)
 
     def finalize(self, batch_id: int, caller: PoQClient | None = None) -> TxReceipt:
-        return (caller or self.requester).transact("finalize", batch_id)
+        """Finalize with every evaluator's revealed scores, read from the batch's events."""
+        return (caller or self.requester).transact("finalize", batch_id, revealed_scores(self.owner, batch_id))
 
     # ------------------------------------------------------------------ whole batches
 
@@ -225,6 +227,8 @@ class Devnet:
         silent_nodes: Sequence[str] = (),
         commit_only: Sequence[str] = (),
         inputs: Sequence[str] | None = None,
+        outputs: str | None = None,
+        references: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Open, draw, answer, (reveal references), commit and reveal, finalize one batch.
 
@@ -233,8 +237,9 @@ class Devnet:
         reveal. The clock is moved past any deadline a silent party leaves open. Returns the receipts,
         the draw and the settlement events.
         """
-        score_fn: ScoreFn = score if callable(score) else (lambda _t, _j, _e: int(score))  # type: ignore[misc]
+        score_fn: ScoreFn = score if callable(score) else (lambda _t, _j, _e: int(score))
         batch_id, open_receipt = self.open_batch(inputs or [f"question {i}" for i in range(size)],
+                                                 references if with_reference else None,
                                                  with_reference=with_reference)
         drawn, draw_receipt = self.draw(batch_id)
         receipts: dict[str, Any] = {"open": open_receipt, "draw": draw_receipt, "answer": [], "commit": [],
@@ -242,7 +247,8 @@ class Devnet:
         silent = {a.lower() for a in silent_nodes}
         for node in drawn.nodes:
             if node.lower() not in silent:
-                receipts["answer"].append(self.answer(batch_id, node))
+                texts = None if outputs is None else [outputs] * len(drawn.tasks_of(node))
+                receipts["answer"].append(self.answer(batch_id, node, texts))
         if silent & {n.lower() for n in drawn.nodes}:
             advance_time(self.w3, self.params.answerWindow + 1)
         answered = any(n.lower() not in silent for n in drawn.nodes)

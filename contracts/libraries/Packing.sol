@@ -9,8 +9,7 @@ import {MAX_K} from "./Wad.sol";
 ///         address per task.
 ///         - task lane (32 bits, 8 per storage word): byte 0 the node's participant index, bytes 1..3
 ///           the panel's seats (EMPTY past K);
-///         - participant lane (64 bits, 4 per word): node id (32), items (16: tasks or seats), flags (8);
-///         - score lane (16 bits, 16 per word): an evaluator's revealed scores in seat order.
+///         - participant lane (64 bits, 4 per word): node id (32), items (16: tasks or seats), flags (8).
 /// @dev The seat logic of the contract lives here and nowhere else.
 library Packing {
     uint256 internal constant TASKS_PER_WORD = 8;
@@ -62,29 +61,5 @@ library Packing {
 
     function setFlag(mapping(uint256 => uint256) storage words, uint256 p, uint8 flag) internal {
         words[p / PARTICIPANTS_PER_WORD] |= uint256(flag) << (64 * (p % PARTICIPANTS_PER_WORD) + 48);
-    }
-
-    // ------------------------------------------------------------------ score lanes
-
-    /// @notice Writes `scores` as 16-bit lanes from word `first` on.
-    function writeScores(mapping(uint256 => uint256) storage words, uint256 first, uint16[] calldata scores)
-        internal
-    {
-        uint256 word;
-        for (uint256 i; i < scores.length; ++i) {
-            word |= uint256(scores[i]) << (16 * (i % SCORES_PER_WORD));
-            if (i % SCORES_PER_WORD == SCORES_PER_WORD - 1 || i == scores.length - 1) {
-                words[first + i / SCORES_PER_WORD] = word;
-                word = 0;
-            }
-        }
-    }
-
-    function readScore(mapping(uint256 => uint256) storage words, uint256 first, uint256 i)
-        internal
-        view
-        returns (uint256)
-    {
-        return (words[first + i / SCORES_PER_WORD] >> (16 * (i % SCORES_PER_WORD))) & 0xFFFF;
     }
 }

@@ -1,8 +1,12 @@
-"""The loop every agent shares: scan its events from a persisted block cursor, do its work, report costs.
+"""The loop every agent shares: react to the contract's events, do its batched work, send without waiting.
 
-Agents are plain synchronous loops (one process each): poll the chain every `poll_s`, read only the
-logs addressed to them (indexed filters), keep their work items in SQLite, and stop cleanly on
-SIGTERM/SIGINT at the end of a tick.
+An agent reads the events since its persisted cursor (pushed over a websocket, or polled over HTTP:
+offchain.chain.events), hands each to `on_event`, then does its `work` (model calls batched over every
+batch that is ready, transactions sent through a TxPipeline), collects the receipts that came back,
+and only then moves its cursor. Killed at any moment it rereads from the cursor; every handler is
+idempotent and everything a transaction depends on is in SQLite before it is sent.
+SIGTERM and SIGINT stop it at once, even inside a long model call (the call is abandoned: its
+results were never promised to the chain, and a restart redoes it).
 """
 
 from __future__ import annotations
@@ -10,153 +14,219 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from offchain.agents.state import AgentState
 from offchain.chain.client import PoQClient
+from offchain.chain.events import Event, open_stream
+from offchain.chain.pipeline import Outcome, TxPipeline
 from offchain.errors import PoQError
 from offchain.protocol import commitments
-from offchain.protocol.types import Phase, Status
+from offchain.protocol.types import Stage, Status
 
 log = logging.getLogger("poq.agent")
 
 
+class AgentStopped(BaseException):
+    """Raised inside an interruptible section (a model call) when SIGTERM/SIGINT arrives."""
+
+
 class Agent:
-    """Base class: subclasses set `role` and `watch`, and implement `on_event` and `work`."""
+    """Base class: subclasses set `role` and implement `on_event`, `work` and `on_outcome`."""
 
     role = "agent"
-    watch: tuple[tuple[str, str], ...] = ()  # (event name, indexed argument that names this agent)
 
-    def __init__(self, client: PoQClient, state: AgentState, *, poll_s: float = 0.2) -> None:
+    def __init__(self, client: PoQClient, state: AgentState, *, rpc_url: str = "", poll_s: float = 0.05,
+                 declared_latency_us: int | None = None) -> None:
         self.client = client
         self.state = state
+        self.rpc_url = rpc_url
         self.poll_s = poll_s
         self.me = client.sender
+        self.tx = TxPipeline(client)
+        self.costs = DeclaredCost(client, state, self.tx, declared_latency_us)
         self._stopping = False
-        self.costs = CostReporter(client, state)
+        self._interruptible = False
+        self.stream: Any = None
+        self._dirty: set[int] = set()  # batches with an event since their stage was last read
+        self._stage_cache: dict[int, tuple[Stage, float]] = {}
 
     # ------------------------------------------------------------------ the loop
 
     def run(self, *, until: float | None = None, stop_when: Callable[[], bool] | None = None) -> None:
-        """Tick until SIGTERM/SIGINT, `until` (a time.monotonic() deadline) or `stop_when()`."""
+        """React until SIGTERM/SIGINT, `until` (a time.monotonic() deadline) or `stop_when()`."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._request_stop)
-        log.info("%s agent %s running", self.role, self.me)
-        while not self._stopping and (until is None or time.monotonic() < until):
-            if stop_when is not None and stop_when():
-                break
-            started = time.monotonic()
-            try:
-                self.tick()
-            except PoQError as exc:  # a revert or a dropped connection: log it, retry next tick
-                log.warning("%s agent %s: %s", self.role, self.me, exc)
-            time.sleep(max(0.0, self.poll_s - (time.monotonic() - started)))
+        self.open_events()
+        log.info("%s agent %s running (%s events)", self.role, self.me, self.stream.transport)
+        try:
+            while not self._stopping and (until is None or time.monotonic() < until):
+                if stop_when is not None and stop_when():
+                    break
+                self.step(wait_s=0.0 if self.busy() else self.poll_s)
+        except AgentStopped:
+            pass
+        finally:
+            self.close_events()
         log.info("%s agent %s stopped", self.role, self.me)
+
+    def open_events(self) -> None:
+        """Start reading events from the persisted cursor (pushed over ws://, polled over http://)."""
+        if self.stream is None:
+            start = self.state.cursor if self.state.cursor is not None else self.client.manifest.block_number
+            self.stream = open_stream(self.client, self.rpc_url or "http://", start, poll_s=self.poll_s)
+
+    def close_events(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+
+    def step(self, wait_s: float) -> None:
+        """One turn: events, work, receipts, cursor. Errors are logged and retried next turn."""
+        self.open_events()
+        try:
+            events = self.stream.read(wait_s)
+            for event in events:
+                if "batchId" in event.args:
+                    self._dirty.add(int(event.args["batchId"]))
+                self.on_event(event)
+            self.work()
+            for outcome in self.tx.collect():
+                tag = outcome.sent.tag
+                if isinstance(tag, tuple) and len(tag) == 2 and isinstance(tag[1], int):
+                    self._dirty.add(tag[1])  # our own transaction moved the batch: read its stage again
+                self.on_outcome(outcome)
+            self.costs.tick()
+            if events:
+                self.state.cursor = events[-1].block  # that block is reread on restart (handlers are idempotent)
+        except PoQError as exc:  # a revert or a dropped connection: log it, retry next turn
+            log.warning("%s agent %s: %s", self.role, self.me, exc)
+            time.sleep(self.poll_s)
+
+    def busy(self) -> bool:
+        """Whether work is waiting on receipts (then the loop does not sleep on the event stream)."""
+        return self.tx.pending > 0
 
     def _request_stop(self, *_: Any) -> None:
         self._stopping = True
+        if self._interruptible:
+            raise AgentStopped
 
-    def tick(self) -> None:
-        self.scan_events()
-        self.work()
-        self.costs.tick()
-
-    def scan_events(self) -> None:
-        latest = int(self.client.w3.eth.block_number)
-        cursor = self.state.cursor
-        start = self.client.manifest.block_number if cursor is None else cursor + 1
-        if start > latest:
-            return
-        for name, field in self.watch:
-            for event in self.client.events(name, from_block=start, to_block=latest, **{field: self.me}):
-                self.on_event(name, event["args"])
-        self.state.cursor = latest  # only after every event up to `latest` was stored
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A section (a model call) that SIGTERM may abandon at once."""
+        self._interruptible = True
+        try:
+            if self._stopping:
+                raise AgentStopped
+            yield
+        finally:
+            self._interruptible = False
 
     # ------------------------------------------------------------------ for subclasses
 
-    def on_event(self, name: str, args: Any) -> None:
+    def on_event(self, event: Event) -> None:
         raise NotImplementedError
 
     def work(self) -> None:
         raise NotImplementedError
 
+    def on_outcome(self, outcome: Outcome) -> None:
+        """A transaction's receipt came back (failed ones carry the decoded revert)."""
+        if not outcome.ok:
+            log.warning("%s agent %s: %s failed: %s", self.role, self.me, outcome.sent.fn, outcome.error)
+
     # ------------------------------------------------------------------ helpers
 
-    def phase(self, task_id: int) -> Phase:
-        return Phase(int(self.client.call("phaseOf", task_id, block="pending")[0]))
+    def stage(self, batch_id: int, *, max_age_s: float = 1.0) -> Stage:
+        """The batch's effective stage on the pending block (its clock moves even on an idle chain).
 
-    def send(self, fn: str, *args: Any, task_id: int | None = None, value: int = 0) -> Any:
-        """Send and wait; the hash is recorded so a post-mortem can match transactions to items."""
-        tx_hash = self.client.send(fn, *args, value=value)
-        self.state.record_tx(tx_hash, fn, task_id)
-        return self.client.wait(tx_hash)
+        Read again when one of the batch's events arrived since, or after `max_age_s` (a deadline
+        may have moved it); otherwise the last reading stands, which saves a call per batch per turn.
+        """
+        cached = self._stage_cache.get(batch_id)
+        if cached is not None and batch_id not in self._dirty and time.monotonic() - cached[1] < max_age_s:
+            return cached[0]
+        stage = Stage(int(self.client.call("stageOf", batch_id, block="pending")[0]))
+        self._dirty.discard(batch_id)
+        self._stage_cache[batch_id] = (stage, time.monotonic())
+        if stage == Stage.FINALIZED:
+            self._stage_cache.pop(batch_id, None)
+        return stage
+
+    def participant(self, batch_id: int) -> tuple[int, int]:
+        """(my participant index, my flags) in a drawn batch, from the contract."""
+        view = self.client.call("getBatch", batch_id, block="pending")
+        participants, flags = list(view[10]), list(view[12])
+        for p, who in enumerate(participants):
+            if str(who).lower() == self.me.lower():
+                return p, int(flags[p])
+        return -1, 0
+
+    def send(self, fn: str, *args: Any, batch_id: int | None = None, value: int = 0) -> bytes:
+        tx_hash = self.tx.send(fn, *args, value=value, tag=(fn, batch_id))
+        self.state.record_tx(tx_hash, fn, batch_id)
+        return tx_hash
 
 
-class CostReporter:
-    """Reports this node's mean measured latency through commit-reveal, once per epoch.
+class DeclaredCost:
+    """Declares this node's latency through commit-reveal once per epoch: its own measured mean, or a
+    fixed figure (`--declare-latency-us`, e.g. a liar's 1 µs). The contract checks the claim against
+    the cost it measures and pays on the measurement alone.
 
     In epoch e it commits (salt and value stored first); in e + 1 it reveals, then commits anew.
     """
 
-    def __init__(self, client: PoQClient, state: AgentState) -> None:
+    def __init__(self, client: PoQClient, state: AgentState, tx: TxPipeline, fixed_us: int | None) -> None:
         self.client = client
         self.state = state
+        self.tx = tx
+        self.fixed_us = fixed_us
         self.epoch_length = int(client.params()["epochLength"])
+        self.enabled = True
+        self._next_check = 0.0
 
     def tick(self) -> None:
+        if not self.enabled or time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + min(2.0, self.epoch_length / 4)
         epoch = self.client.now() // self.epoch_length
         pending = self.state.cost_reports("committing", "committed")
-        if not pending and self.state.mean_latency() is None:
-            return
         node = self.client.node(self.client.sender)
-        if int(node["status"]) != Status.ACTIVE:  # suspended or exiting: the contract takes no reports
+        if int(node["status"]) != Status.ACTIVE:  # the contract takes declarations from active nodes only
             return
         for reported_epoch, latency_us, salt, _status in pending:
-            digest = commitments.cost_commitment(
-                self.client.manifest.chain_id,
-                self.client.address,
-                reported_epoch,
-                self.client.sender,
-                latency_us,
-                salt,
-            )
+            digest = commitments.cost_commitment(self.client.manifest.chain_id, self.client.address,
+                                                 reported_epoch, self.client.sender, latency_us, salt)
             on_chain = bytes(node["costCommitment"]) == digest
-            if reported_epoch == epoch and not on_chain:
+            if reported_epoch == epoch and not on_chain and not self.tx.in_flight(("commitCost", None)):
                 self._send("commitCost", digest)  # the first send never landed: same value, same salt
                 self.state.set_cost(reported_epoch, latency_us, salt, "committed")
             elif reported_epoch == epoch - 1 and on_chain:
                 self._send("revealCost", latency_us, salt)
                 self.state.set_cost(reported_epoch, latency_us, salt, "revealed")
-                log.info("revealed latency %.1f ms for epoch %d", latency_us / 1000, reported_epoch)
+                log.info("declared latency %.1f ms for epoch %d", latency_us / 1000, reported_epoch)
             elif reported_epoch < epoch:
                 self.state.set_cost(reported_epoch, latency_us, salt, "missed")
-        if epoch not in {
-            e for e, *_ in self.state.cost_reports("committing", "committed", "revealed", "missed")
-        }:
+        if epoch not in {e for e, *_ in self.state.cost_reports("committing", "committed", "revealed", "missed")}:
             self._commit(epoch)
 
     def _commit(self, epoch: int) -> None:
+        if self.client.now() % self.epoch_length > self.epoch_length - 2:
+            return  # too close to the epoch's end: the commit could land in the next one
         mean = self.state.mean_latency()
-        if mean is None:
+        if self.fixed_us is None and mean is None:
             return
-        latency_us = max(1, min(int(round(mean * 1e6)), 2**32 - 1))
+        latency_us = self.fixed_us if self.fixed_us is not None else max(1, min(int(round(mean * 1e6)), 2**32 - 1))  # type: ignore[operator]
         salt = commitments.new_salt()
         self.state.set_cost(epoch, latency_us, salt, "committing")  # before the transaction
-        digest = commitments.cost_commitment(
-            self.client.manifest.chain_id, self.client.address, epoch, self.client.sender, latency_us, salt
-        )
-        receipt = self._send("commitCost", digest)
-        mined_epoch = int(self.client.receipt_events(receipt, "CostCommitted")[0]["args"]["epoch"])
-        if mined_epoch == epoch:
-            self.state.set_cost(epoch, latency_us, salt, "committed")
-            return
-        # mined after the epoch rolled over: the hash binds the old epoch, so it can never be revealed,
-        # and the new epoch already holds it; skip both and commit afresh in the next epoch
-        self.state.set_cost(epoch, latency_us, salt, "missed")
-        self.state.set_cost(mined_epoch, latency_us, salt, "missed")
+        digest = commitments.cost_commitment(self.client.manifest.chain_id, self.client.address, epoch,
+                                             self.client.sender, latency_us, salt)
+        self._send("commitCost", digest)
+        self.state.set_cost(epoch, latency_us, salt, "committed")
 
-    def _send(self, fn: str, *args: Any) -> Any:
-        tx_hash = self.client.send(fn, *args)
+    def _send(self, fn: str, *args: Any) -> None:
+        tx_hash = self.tx.send(fn, *args, tag=(fn, None))
         self.state.record_tx(tx_hash, fn, None)
-        return self.client.wait(tx_hash)

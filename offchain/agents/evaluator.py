@@ -1,7 +1,10 @@
-"""Evaluator agent: scores the answers it is selected for, commits the hashed score, then reveals it.
+"""Evaluator agent: scores all its seats of every ready batch in one model call, commits one hash per
+batch over them, reveals them in one transaction.
 
-It scores (reference, answer) when the requester revealed a reference and (input, answer) otherwise.
-The score and its salt are stored before `commitScore` goes out, so a restarted agent still reveals.
+It scores (reference, answer) when the requester revealed references and (input, answer) otherwise.
+Batch states: selected (its seats stored) → committing (scores and salt stored, commitScores sent) →
+committed → revealing (revealScores sent) → revealed | missed. Scores and salt are in SQLite before
+the commitment goes out, so a restarted agent reveals exactly what it committed.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ from typing import Any, Protocol
 
 from offchain.agents.base import Agent
 from offchain.agents.state import AgentState
-from offchain.agents.texts import task_texts
+from offchain.agents.texts import BatchTexts
 from offchain.chain.client import PoQClient
+from offchain.chain.events import Event
+from offchain.chain.pipeline import Outcome
 from offchain.protocol import commitments
-from offchain.protocol.types import Phase, from_score_units, to_score_units
+from offchain.protocol.draw import decode_seats
+from offchain.protocol.types import COMMITTED, REVEALED, Stage, to_score_units
 
 log = logging.getLogger("poq.agent")
+WAITING = (Stage.OPENED, Stage.ANSWERING, Stage.REFERENCING)
 
 
 class EvaluatorLike(Protocol):
@@ -30,10 +37,7 @@ class EvaluatorLike(Protocol):
 
 
 class EvaluatorAgent(Agent):
-    """Item states: selected → committing (score, salt stored) → committed → revealed | missed."""
-
     role = "evaluator"
-    watch = (("EvaluatorSelected", "evaluator"),)
 
     def __init__(
         self,
@@ -47,69 +51,115 @@ class EvaluatorAgent(Agent):
         super().__init__(client, state, **kwargs)
         self.evaluator = evaluator
         self.strategy = strategy  # an adversarial transform of the honest score (robustness studies)
+        self.k = int(client.params()["k"])
+        self.texts = BatchTexts(client, self.k)
 
-    def on_event(self, name: str, args: Any) -> None:
-        self.state.add_if_new(int(args["taskId"]), "selected", seat=int(args["seat"]))
+    def on_event(self, event: Event) -> None:
+        self.texts.on_event(event)
+        if event.name != "BatchDrawn":
+            return
+        participants = [str(a).lower() for a in event.args["participants"]]
+        batch_id = int(event.args["batchId"])
+        if self.me.lower() not in participants[int(event.args["inferenceCount"]):]:
+            self.texts.forget(batch_id)
+            return
+        me = participants.index(self.me.lower())
+        seats = [(t, j) for t, (_, panel) in enumerate(decode_seats(event.args["seats"], self.k))
+                 for j, p in enumerate(panel) if p == me]
+        self.state.add_if_new(batch_id, "selected", seats=seats)
 
     def work(self) -> None:
-        self._recover_commits()
+        self._resend_unconfirmed()
         self._commit_ready()
         self._reveal_due()
 
     # ------------------------------------------------------------------ commit
 
     def _commit_ready(self) -> None:
-        ready = []
-        for task_id, _, data in self.state.items("selected"):
-            phase = self.phase(task_id)
-            if phase == Phase.COMMIT:
-                ready.append((task_id, data))
-            elif phase not in (Phase.ANSWERED, Phase.OPEN):
-                self.state.upsert(task_id, "missed")  # the commit window closed before we could score
-        if not ready:
+        ready: list[tuple[int, list[tuple[int, int]], list[dict[str, Any] | None]]] = []
+        for batch_id, _, data in self.state.batches("selected"):
+            stage = self.stage(batch_id)
+            if stage == Stage.COMMITTING:
+                seats = [tuple(s) for s in data["seats"]]
+                ready.append((batch_id, seats, self.texts.items(batch_id, seats)))
+            elif stage not in WAITING:
+                self.state.upsert(batch_id, "missed")  # the commit window closed before we could score
+                self.texts.forget(batch_id)
+        items = [item for _, _, batch_items in ready for item in batch_items if item is not None]
+        if not items:
+            for batch_id, seats, _ in ready:  # only void seats (their nodes never answered): nothing to score
+                self._commit(batch_id, [0] * len(seats))
             return
-        texts = [task_texts(self.client, task_id) for task_id, _ in ready]
         started = time.perf_counter()
-        scores = self.evaluator.score_texts(texts)  # the composite reads the task kind and question too
-        self.state.record_latency((time.perf_counter() - started) / len(texts))
-        for (task_id, _), honest in zip(ready, scores, strict=True):
-            committed = self.strategy(honest) if self.strategy else honest
-            units, salt = to_score_units(committed), commitments.new_salt()
-            self.state.upsert(task_id, "committing", score=units, honest=honest, salt=salt.hex())
-            self._commit(task_id, units, salt)
+        with self.interruptible():
+            honest = iter(self.evaluator.score_texts(items))  # every ready seat in one call
+        self.state.record_latency((time.perf_counter() - started) / len(items))
+        for batch_id, _seats, batch_items in ready:
+            units = []
+            for item in batch_items:
+                if item is None:
+                    units.append(0)  # a void seat: the contract ignores its score
+                    continue
+                score = next(honest)
+                units.append(to_score_units(self.strategy(score) if self.strategy else score))
+            self._commit(batch_id, units)
+        log.info("scored %d seats of %d batches in %.2f s", len(items), len(ready), time.perf_counter() - started)
 
-    def _commit(self, task_id: int, units: int, salt: bytes) -> None:
-        digest = commitments.score_commitment(
-            self.client.manifest.chain_id, self.client.address, task_id, self.me, units, salt
-        )
-        self.send("commitScore", task_id, digest, task_id=task_id)
-        self.state.upsert(task_id, "committed")
-        log.info("committed score %.3f for task %d", from_score_units(units), task_id)
+    def _commit(self, batch_id: int, units: list[int]) -> None:
+        salt = commitments.new_salt()
+        self.state.upsert(batch_id, "committing", scores=units, salt=salt.hex())  # before the transaction
+        self._send_commit(batch_id)
 
-    def _recover_commits(self) -> None:
-        """Items stored as committing: the process died around the send. Ask the chain what landed."""
-        for task_id, _, data in self.state.items("committing"):
-            task = self.client.task(task_id)
-            seat = data["seat"]
-            if task["committed"][seat]:
-                self.state.upsert(task_id, "committed")
-            elif self.phase(task_id) == Phase.COMMIT:
-                self._commit(task_id, data["score"], bytes.fromhex(data["salt"]))
-            else:
-                self.state.upsert(task_id, "missed")
+    def _send_commit(self, batch_id: int) -> None:
+        data = self.state.data(batch_id)
+        digest = commitments.score_commitment(self.client.manifest.chain_id, self.client.address, batch_id,
+                                              self.me, data["scores"], bytes.fromhex(data["salt"]))
+        self.send("commitScores", batch_id, digest, batch_id=batch_id)
 
     # ------------------------------------------------------------------ reveal
 
     def _reveal_due(self) -> None:
-        for task_id, _, data in self.state.items("committed"):
-            phase = self.phase(task_id)
-            if phase in (Phase.COMMIT, Phase.ANSWERED):
+        for batch_id, _, data in self.state.batches("committed"):
+            stage = self.stage(batch_id)
+            if stage in (*WAITING, Stage.COMMITTING):
                 continue
-            if self.client.task(task_id)["revealed"][data["seat"]]:
-                self.state.upsert(task_id, "revealed")
-            elif phase == Phase.REVEAL:
-                self.send("revealScore", task_id, data["score"], bytes.fromhex(data["salt"]), task_id=task_id)
-                self.state.upsert(task_id, "revealed")
-                log.info("revealed score %.3f for task %d", from_score_units(data["score"]), task_id)
+            if stage == Stage.REVEALING:
+                self.state.upsert(batch_id, "revealing")
+                self.send("revealScores", batch_id, data["scores"], bytes.fromhex(data["salt"]), batch_id=batch_id)
             else:
-                self.state.upsert(task_id, "missed")
+                self.state.upsert(batch_id, "missed")
+            self.texts.forget(batch_id)
+
+    # ------------------------------------------------------------------ receipts and recovery
+
+    def on_outcome(self, outcome: Outcome) -> None:
+        fn, batch_id = outcome.sent.tag
+        if fn == "commitScores" and outcome.ok:
+            self.state.upsert(batch_id, "committed")
+            log.info("committed %d scores for batch %d", len(self.state.data(batch_id)["scores"]), batch_id)
+        elif fn == "revealScores" and outcome.ok:
+            self.state.upsert(batch_id, "revealed")
+            log.info("revealed scores for batch %d", batch_id)
+        elif fn in ("commitScores", "revealScores"):
+            self._reconcile(batch_id)
+        else:
+            super().on_outcome(outcome)
+
+    def _resend_unconfirmed(self) -> None:
+        """States sent before a crash with nothing in flight now: ask the chain what landed."""
+        for batch_id, status, _ in self.state.batches("committing", "revealing"):
+            fn = "commitScores" if status == "committing" else "revealScores"
+            if not self.tx.in_flight((fn, batch_id)):
+                self._reconcile(batch_id)
+
+    def _reconcile(self, batch_id: int) -> None:
+        _, flags = self.participant(batch_id)
+        stage = self.stage(batch_id)
+        if flags & REVEALED:
+            self.state.upsert(batch_id, "revealed")
+        elif flags & COMMITTED:
+            self.state.upsert(batch_id, "committed")  # _reveal_due sends the reveal when its stage comes
+        elif stage == Stage.COMMITTING:
+            self._send_commit(batch_id)  # same scores, same salt
+        else:
+            self.state.upsert(batch_id, "missed")

@@ -1,15 +1,24 @@
-"""Inference agent: answers the tasks the contract assigns to it, in batches."""
+"""Inference agent: answers every task the draws give it, all its ready batches in one model call.
+
+Batch states: drawn (its task indices and inputs stored) → answering (outputs stored, submitAnswers
+sent) → answered | missed. Outputs are stored before they are sent, so a restart re-sends the same
+answers instead of generating new ones.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Protocol
 
 from offchain.agents.base import Agent
 from offchain.agents.state import AgentState
-from offchain.agents.texts import prompt_record
+from offchain.agents.texts import InputCache, prompt_record
 from offchain.chain.client import PoQClient
-from offchain.protocol.types import Phase
+from offchain.chain.events import Event
+from offchain.chain.pipeline import Outcome
+from offchain.protocol.draw import decode_seats
+from offchain.protocol.types import ANSWERED, Stage
 
 log = logging.getLogger("poq.agent")
 
@@ -21,54 +30,79 @@ class GeneratorLike(Protocol):
 
 
 class InferenceAgent(Agent):
-    """Answers assigned tasks. Item states: assigned → answering (output stored) → answered | missed."""
-
     role = "inference"
-    watch = (("TaskOpened", "node"),)
 
     def __init__(self, client: PoQClient, state: AgentState, generator: GeneratorLike, **kwargs: Any) -> None:
         super().__init__(client, state, **kwargs)
         self.generator = generator
+        self.inputs = InputCache(client)
+        self.k = int(client.params()["k"])
 
-    def on_event(self, name: str, args: Any) -> None:
-        self.state.add_if_new(
-            int(args["taskId"]), "assigned", kind=int(args["taskKind"]), input=str(args["input"])
-        )
+    def on_event(self, event: Event) -> None:
+        if event.name == "BatchOpened":
+            self.inputs.add(event)
+        elif event.name == "BatchDrawn":
+            participants = [str(a).lower() for a in event.args["participants"]]
+            batch_id = int(event.args["batchId"])
+            if self.me.lower() not in participants[: int(event.args["inferenceCount"])]:
+                self.inputs.drop(batch_id)
+                return
+            me = participants.index(self.me.lower())
+            mine = [t for t, (node, _) in enumerate(decode_seats(event.args["seats"], self.k)) if node == me]
+            self.state.add_if_new(batch_id, "drawn", tasks=mine)
 
     def work(self) -> None:
-        for task_id, _, data in self.state.items("answering"):  # sent before a crash, or never sent
-            if self.phase(task_id) == Phase.OPEN:
-                self._answer(task_id, data["output"])
-            else:
-                self.state.upsert(task_id, "answered" if self._answered_on_chain(task_id) else "missed")
-        todo = []
-        for task_id, _, data in self.state.items("assigned"):
-            if self.phase(task_id) == Phase.OPEN:
-                todo.append((task_id, data))
-            else:
-                self.state.upsert(task_id, "missed")
+        self._resend_unconfirmed()
+        todo = self.state.batches("drawn")
         if not todo:
             return
-        records = [prompt_record(data["kind"], data["input"]) for _, data in todo]
-        generations = self.generator.generate_records(records)
-        for (task_id, _), generation in zip(todo, generations, strict=True):
-            self.state.record_latency(generation.latency_s)
-            # the answer is stored before it is sent: a restart re-sends it instead of regenerating
-            self.state.upsert(
-                task_id,
-                "answering",
-                output=generation.text,
-                latency_s=generation.latency_s,
-                new_tokens=generation.new_tokens,
-            )
-            self._answer(task_id, generation.text)
+        ready, records = [], []
+        for batch_id, _, data in todo:
+            if self.stage(batch_id) != Stage.ANSWERING:
+                self.state.upsert(batch_id, "missed")  # the answer window closed first
+                continue
+            kinds, inputs = self.inputs.get(batch_id)
+            ready.append((batch_id, data["tasks"]))
+            records += [prompt_record(kinds[t], inputs[t]) for t in data["tasks"]]
+        if not records:
+            return
+        started = time.perf_counter()
+        with self.interruptible():
+            generations = self.generator.generate_records(records)  # every ready batch in one call
+        elapsed = time.perf_counter() - started
+        at = 0
+        for batch_id, tasks in ready:
+            outputs = [g.text for g in generations[at : at + len(tasks)]]
+            latencies = [float(g.latency_s) for g in generations[at : at + len(tasks)]]
+            at += len(tasks)
+            for latency in latencies:
+                self.state.record_latency(latency)
+            # stored before it is sent: a restart re-sends these instead of generating new ones
+            self.state.upsert(batch_id, "answering", outputs=outputs, latency_s=latencies)
+            self.send("submitAnswers", batch_id, outputs, batch_id=batch_id)
+        log.info("answered %d tasks of %d batches in %.2f s", len(records), len(ready), elapsed)
 
-    def _answer(self, task_id: int, output: str) -> None:
-        self.send("submitAnswer", task_id, output, task_id=task_id)
-        self.state.upsert(task_id, "answered")
-        log.info("answered task %d (%d chars)", task_id, len(output))
+    def on_outcome(self, outcome: Outcome) -> None:
+        fn, batch_id = outcome.sent.tag
+        if fn == "submitAnswers" and outcome.ok:
+            self.state.upsert(batch_id, "answered")
+        elif fn == "submitAnswers":
+            self._reconcile(batch_id)
+        else:
+            super().on_outcome(outcome)
 
-    def _answered_on_chain(self, task_id: int) -> bool:
-        return bool(
-            self.client.events("TaskAnswered", from_block=self.client.manifest.block_number, taskId=task_id)
-        )
+    def _resend_unconfirmed(self) -> None:
+        """Batches stored as answering with no transaction in flight: the process died around the send."""
+        for batch_id, _, _ in self.state.batches("answering"):
+            if not self.tx.in_flight(("submitAnswers", batch_id)):
+                self._reconcile(batch_id)
+
+    def _reconcile(self, batch_id: int) -> None:
+        """Ask the chain whether the answers landed; re-send the stored ones while the window is open."""
+        _, flags = self.participant(batch_id)
+        if flags & ANSWERED:
+            self.state.upsert(batch_id, "answered")
+        elif self.stage(batch_id) == Stage.ANSWERING:
+            self.send("submitAnswers", batch_id, self.state.data(batch_id)["outputs"], batch_id=batch_id)
+        else:
+            self.state.upsert(batch_id, "missed")

@@ -1,8 +1,9 @@
-"""Requester agent: opens tasks from a dataset with fees, reveals references, finalizes rounds.
+"""Requester agent: opens batches of tasks from a dataset, draws them, reveals references, finalizes.
 
-Before `openTask` goes out, the record, reference and salt are stored under the reference
-commitment; the task id is learnt from the TaskOpened event, so a crash between the two loses
-nothing: the restarted agent matches its own TaskOpened events to the stored commitments.
+Before `openBatch` goes out, the batch's records, references and salt are stored under its reference
+commitment; the batch id is learnt from the BatchOpened event, so a crash between the two loses
+nothing. Draws go in batch order for every batch on the contract (anyone may draw; the requester
+does, so its own batches never wait), and an idle automining chain is nudged for the block a draw needs.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ from offchain.agents.base import Agent
 from offchain.agents.state import AgentState
 from offchain.agents.texts import task_kind
 from offchain.chain import reverts
+from offchain.chain.batches import revealed_scores
 from offchain.chain.client import PoQClient
+from offchain.chain.events import Event
+from offchain.chain.pipeline import Outcome
+from offchain.errors import ChainError
 from offchain.protocol import WAD, commitments
-from offchain.protocol.types import Phase
+from offchain.protocol.types import Stage
 
 log = logging.getLogger("poq.agent")
-SETTLED = (Phase.FINALIZED, Phase.EXPIRED)
 
 
 class RequesterAgent(Agent):
-    """Item states: opened → revealed → settled (with the round's outcome stored)."""
+    """Batch states: opened → referenced → settled (with each task's outcome stored)."""
 
     role = "requester"
-    watch = (("TaskOpened", "requester"),)
 
     def __init__(
         self,
@@ -36,116 +39,160 @@ class RequesterAgent(Agent):
         state: AgentState,
         records: Sequence[Any],
         *,
-        fee: int | None = None,
-        max_in_flight: int = 8,
+        batch_size: int = 16,
+        max_in_flight: int = 4,
         **kwargs: Any,
     ) -> None:
         super().__init__(client, state, **kwargs)
+        self.costs.enabled = False  # a requester declares no latency
         self.records = list(records)
-        self.fee = fee if fee is not None else int(client.call("maxPayout"))
+        self.batch_size = max(1, min(batch_size, int(client.params()["maxBatchSize"])))
+        self.fee = int(client.call("maxPayout"))
         self.max_in_flight = max_in_flight
+        self.k = int(client.params()["k"])
+        self._drawing: set[int] = set()
 
     # ------------------------------------------------------------------ progress
 
     @property
     def opened_count(self) -> int:
-        return int(self._meta("opened_count") or 0)
+        return int(self.state.get_meta("opened_count") or 0)
 
     def settled(self) -> list[tuple[int, str, dict[str, Any]]]:
-        return self.state.items("settled")
+        """Per settled task: (task id, "settled", its record, kind, quality, rewards and expiry)."""
+        out = []
+        for _, _, data in self.state.batches("settled"):
+            out += [(int(t["task_id"]), "settled", t) for t in data["tasks"]]
+        return sorted(out, key=lambda row: row[0])
 
     def done(self) -> bool:
-        return (
-            self.opened_count >= len(self.records)
-            and not self.state.items("opened", "revealed")
-            and not self._pending()
-        )
+        return (self.opened_count >= len(self.records) and not self.state.batches("opened", "referenced")
+                and not self._pending_opens() and self.tx.pending == 0)
 
-    # ------------------------------------------------------------------ the loop
+    def busy(self) -> bool:
+        return self.tx.pending > 0 or bool(self._drawing)
 
-    def tick(self) -> None:  # a requester reports no costs
-        self.scan_events()
-        self.work()
+    # ------------------------------------------------------------------ events
 
-    def on_event(self, name: str, args: Any) -> None:
-        digest = bytes(args["referenceCommitment"]).hex()
-        pending = self._meta(f"pending:{digest}")
-        if pending is None:
-            return
-        self.state.add_if_new(int(args["taskId"]), "opened", **json.loads(pending))
-        self.state.db.execute("DELETE FROM meta WHERE key = ?", (f"pending:{digest}",))
+    def on_event(self, event: Event) -> None:
+        args = event.args
+        if event.name == "BatchOpened" and str(args["requester"]).lower() == self.me.lower():
+            key = f"pending:{bytes(args['referenceCommitment']).hex()}"
+            pending = self.state.get_meta(key)
+            if pending is None:
+                return  # not one of ours (or already mapped)
+            entry = json.loads(pending)
+            self.state.add_if_new(int(args["batchId"]), "opened", first_task_id=int(args["firstTaskId"]), **entry)
+            self.state.delete_meta(key)
+        elif event.name == "BatchFinalized" and self.state.status(int(args["batchId"])) in ("opened", "referenced"):
+            self._settle(int(args["batchId"]), args)
+        elif event.name == "BatchDrawn":
+            self._drawing.discard(int(args["batchId"]))
+
+    # ------------------------------------------------------------------ work
 
     def work(self) -> None:
-        in_flight = len(self.state.items("opened", "revealed")) + len(self._pending())
+        self._open_more()
+        self._draw_due()
+        for batch_id, status, data in self.state.batches("opened", "referenced"):
+            if self.tx.in_flight(("revealReferences", batch_id)) or self.tx.in_flight(("finalize", batch_id)):
+                continue
+            stage = self.stage(batch_id)
+            if stage == Stage.REFERENCING and status == "opened":
+                self.send("revealReferences", batch_id, data["references"], bytes.fromhex(data["salt"]),
+                          batch_id=batch_id)
+            elif stage == Stage.CLOSED:  # the contract kept the revealed scores' hashes: pass the scores
+                self.send("finalize", batch_id, revealed_scores(self.client, batch_id), batch_id=batch_id)
+
+    def _open_more(self) -> None:
+        in_flight = self.state.count("opened", "referenced") + len(self._pending_opens())
         while self.opened_count < len(self.records) and in_flight < self.max_in_flight:
+            chunk = self.records[self.opened_count : self.opened_count + self.batch_size]
             try:
-                self._open(self.records[self.opened_count])
+                self._open(chunk)
             except (reverts.NoInferenceNodes, reverts.NotEnoughEvaluators) as exc:
                 log.info("waiting for nodes to join: %s", exc)
-                break
+                return
             in_flight += 1
-        for task_id, status, data in self.state.items("opened", "revealed"):
-            phase = self.phase(task_id)
-            if phase == Phase.ANSWERED and status == "opened":
-                self.send(
-                    "revealReference",
-                    task_id,
-                    data["reference"],
-                    bytes.fromhex(data["salt"]),
-                    task_id=task_id,
-                )
-                self.state.upsert(task_id, "revealed")
-            elif phase in (Phase.CLOSED, Phase.LAPSED):
-                self.send("finalize", task_id, task_id=task_id)
-                self._settle(task_id)
-            elif phase in SETTLED:  # finalized by someone else
-                self._settle(task_id)
 
-    def _open(self, record: Any) -> None:
+    def _open(self, records: list[Any]) -> None:
         salt = commitments.new_salt()
-        digest = commitments.reference_commitment(record.reference, salt)
-        entry = {
-            "record_id": record.id,
-            "task": record.task,
-            "reference": record.reference,
-            "salt": salt.hex(),
-        }
-        self._set_meta(f"pending:{digest.hex()}", json.dumps(entry))  # before the transaction
-        self._set_meta("opened_count", str(self.opened_count + 1))
+        references = [str(r.reference) for r in records]
+        digest = commitments.reference_commitment(references, salt)
+        entry = {"records": [r.id for r in records], "tasks_kind": [r.task for r in records],
+                 "references": references, "salt": salt.hex(), "opened_at": self.opened_count}
+        key = f"pending:{digest.hex()}"
+        self.state.set_meta(key, json.dumps(entry))  # before the transaction
+        self.state.set_meta("opened_count", str(self.opened_count + len(records)))
         try:
-            receipt = self.send("openTask", task_kind(record.task), record.input, digest, value=self.fee)
+            self.send("openBatch", [task_kind(r.task) for r in records], [r.input for r in records], digest,
+                      value=self.fee * len(records))
         except Exception:
-            # refused before it was sent (e.g. a revert in gas estimation): nothing is on chain
-            self.state.db.execute("DELETE FROM meta WHERE key = ?", (f"pending:{digest.hex()}",))
-            self._set_meta("opened_count", str(self.opened_count - 1))
+            # refused before it was sent (a revert in gas estimation): nothing is on chain
+            self.state.delete_meta(key)
+            self.state.set_meta("opened_count", str(self.opened_count - len(records)))
             raise
-        for event in self.client.receipt_events(receipt, "TaskOpened"):
-            self.on_event("TaskOpened", event["args"])
-        log.info("opened a %s task for record %s", record.task, record.id)
+        log.info("opened a batch of %d tasks", len(records))
 
-    def _settle(self, task_id: int) -> None:
-        start = self.client.manifest.block_number
-        finalized = self.client.events("TaskFinalized", from_block=start, taskId=task_id)
-        rewards = {
-            str(e["args"]["account"]): int(e["args"]["rewardWad"]) / WAD
-            for e in self.client.events("RewardSettled", from_block=start, taskId=task_id)
-        }
-        self.state.upsert(
-            task_id,
-            "settled",
-            phase=self.phase(task_id).label,
-            rewards=rewards,
-            quality=int(finalized[0]["args"]["quality"]) / WAD if finalized else None,
-        )
+    def _draw_due(self) -> None:
+        """Draw every batch whose draw block is mined, in order; nudge an idle chain for it."""
+        drawn, count = int(self.client.call("drawnCount")), int(self.client.call("batchCount"))
+        latest = int(self.client.w3.eth.block_number)
+        for batch_id in range(drawn + 1, count + 1):
+            if batch_id in self._drawing:
+                continue
+            draw_block = int(self.client.call("getBatch", batch_id)[5])
+            if latest <= draw_block:
+                if self.tx.pending == 0:
+                    self.client.mine_block()  # an automining chain makes no block by itself
+                return
+            try:
+                self.send("draw", batch_id, batch_id=batch_id)
+            except (reverts.DrawOutOfOrder, reverts.WrongStage):
+                return  # someone else drew it first
+            self._drawing.add(batch_id)
 
-    # ------------------------------------------------------------------ meta helpers
+    def on_outcome(self, outcome: Outcome) -> None:
+        fn, batch_id = outcome.sent.tag
+        if fn == "draw":
+            self._drawing.discard(batch_id)
+        if fn == "openBatch" and not outcome.ok:
+            log.warning("opening a batch failed on chain: %s", outcome.error)
+        if not outcome.ok and fn != "draw":  # a lost race on a draw is normal
+            super().on_outcome(outcome)
 
-    def _pending(self) -> list[str]:
-        return [k for (k,) in self.state.db.execute("SELECT key FROM meta WHERE key LIKE 'pending:%'")]
+    def _pending_opens(self) -> list[tuple[str, str]]:
+        return self.state.meta_like("pending:")
 
-    def _meta(self, key: str) -> str | None:
-        row = self.state.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else None
+    # ------------------------------------------------------------------ settlement
 
-    def _set_meta(self, key: str, value: str) -> None:
-        self.state.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    def _settle(self, batch_id: int, final: dict[str, Any]) -> None:
+        data = self.state.data(batch_id)
+        size = len(data["records"])
+        expired = int(final["expiredMask"])
+        rewards = [int(r) for r in final["rewardWad"]]
+        tasks = []
+        for i in range(size):
+            tasks.append({
+                "task_id": int(data["first_task_id"]) + i,
+                "batch_id": batch_id,
+                "record_id": data["records"][i],
+                "task": data["tasks_kind"][i],
+                "expired": bool(expired >> i & 1),
+                "quality": int(final["quality"][i]) / WAD,
+                "rewards_wad": rewards[i * (1 + self.k): (i + 1) * (1 + self.k)],
+            })
+        self.state.upsert(batch_id, "settled", tasks=tasks, refund=int(final["refund"]))
+        log.info("batch %d settled (%d tasks)", batch_id, size)
+
+    def reconcile(self) -> None:
+        """After a restart: batches whose BatchFinalized fell before the cursor are read from the logs."""
+        for batch_id, _, _ in self.state.batches("opened", "referenced"):
+            try:
+                stage = self.stage(batch_id)
+            except ChainError:
+                continue
+            if stage == Stage.FINALIZED:
+                (final,) = self.client.events("BatchFinalized", from_block=self.client.manifest.block_number,
+                                              batchId=batch_id)
+                self._settle(batch_id, dict(final["args"]))

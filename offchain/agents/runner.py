@@ -36,11 +36,14 @@ class AgentConfig:
     state_dir: Path
     account: Any
     stake_wei: int | None = None
-    poll_s: float = 0.2
+    poll_s: float = 0.05  # longest wait for events between turns (a websocket pushes them at once)
     strategy: str | None = None  # evaluator only: an adversarial strategy spec, e.g. "boost:b=3"
     dataset: Path | None = None
     tasks: int | None = None
     seed: int = 0
+    batch_size: int = 16  # requester: tasks per batch
+    max_in_flight: int = 4  # requester: batches open at once
+    declare_latency_us: int | None = None  # nodes: declare this latency instead of the measured mean
 
 
 def state_path(config: AgentConfig, chain_id: int) -> Path:
@@ -91,10 +94,13 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: 
         records = load(config.dataset)
         chosen = sample(records, config.tasks or len(records), config.seed)
         _require_funds(client, len(chosen) * int(client.call("maxPayout")))
-        return RequesterAgent(client, state, chosen, poll_s=config.poll_s)
+        agent = RequesterAgent(client, state, chosen, batch_size=config.batch_size,
+                               max_in_flight=config.max_in_flight, **_loop_options(config))
+        agent.reconcile()
+        return agent
     model_name = str(config.model)  # present: build_agent checked it
     node = client.node(client.sender)
-    registered = int(node["status"]) == Status.ACTIVE
+    registered = int(node["status"]) not in (Status.NONE, Status.EXITED)  # restarts keep their registration
     if registered and int(node["role"]) != ROLES[config.role]:
         raise ConfigError(f"key {client.sender} is registered with another role; use another --key-index")
     stake = config.stake_wei if config.stake_wei is not None else int(client.params()["minStake"])
@@ -108,10 +114,14 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: 
     if config.role == "inference":
         from offchain.agents.inference import InferenceAgent
 
-        return InferenceAgent(client, state, model, poll_s=config.poll_s)
+        return InferenceAgent(client, state, model, **_loop_options(config))
     from offchain.agents.evaluator import EvaluatorAgent
 
-    return EvaluatorAgent(client, state, model, strategy=strategy, poll_s=config.poll_s)
+    return EvaluatorAgent(client, state, model, strategy=strategy, **_loop_options(config))
+
+
+def _loop_options(config: AgentConfig) -> dict[str, Any]:
+    return {"rpc_url": config.rpc_url, "poll_s": config.poll_s, "declared_latency_us": config.declare_latency_us}
 
 
 def check_model_name(role: str, name: str | None) -> None:

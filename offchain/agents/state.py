@@ -1,10 +1,10 @@
-"""An agent's durable state: block cursor, work items, salts, sent transactions. SQLite, one file per key.
+"""An agent's durable state: block cursor, per-batch work, salts, sent transactions. SQLite, one file per key.
 
 Everything an agent must remember across a crash is written here *before* the transaction that
-depends on it is sent: a score and its salt before `commitScore`, a cost and its salt before
-`commitCost`, an answer before `submitAnswer`. On restart the agent compares this with the chain.
-A lock file keyed by chain and address keeps two agents from running with the same key (they would
-race for nonces and lose transactions).
+depends on it is sent: its outputs before `submitAnswers`, its scores and salt before `commitScores`,
+a declared latency and its salt before `commitCost`, a batch's references and salt before
+`openBatch`. On restart the agent compares this with the chain. A lock file keyed by chain and address
+keeps two agents from running with the same key (they would race for nonces and lose transactions).
 """
 
 from __future__ import annotations
@@ -21,21 +21,21 @@ from offchain.errors import StateError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    task_id INTEGER PRIMARY KEY,
-    status TEXT NOT NULL,            -- role-specific: assigned/answering/answered, selected/committing/...
-    data TEXT NOT NULL DEFAULT '{}', -- JSON: output, score, salt, reference ...
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,            -- role-specific: drawn/answering/answered, selected/committing/...
+    data TEXT NOT NULL DEFAULT '{}', -- JSON: outputs, scores, salt, references ...
     updated REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS costs (
     epoch INTEGER PRIMARY KEY,
     latency_us INTEGER NOT NULL,
     salt TEXT NOT NULL,
-    status TEXT NOT NULL             -- committing / committed / revealed
+    status TEXT NOT NULL             -- committing / committed / revealed / missed
 );
 CREATE TABLE IF NOT EXISTS latencies (at REAL NOT NULL, seconds REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS txs (
-    tx_hash TEXT PRIMARY KEY, fn TEXT NOT NULL, task_id INTEGER, sent REAL NOT NULL
+    tx_hash TEXT PRIMARY KEY, fn TEXT NOT NULL, batch_id INTEGER, sent REAL NOT NULL
 );
 """
 
@@ -70,13 +70,8 @@ class AgentState:
         self._lock_handle.close()
 
     def _check_identity(self, chain_id: int, contract: str, address: str, role: str) -> None:
-        expected = {
-            "chain_id": str(chain_id),
-            "contract": contract.lower(),
-            "address": address.lower(),
-            "role": role,
-        }
-        stored = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        expected = {"chain_id": str(chain_id), "contract": contract.lower(), "address": address.lower(), "role": role}
+        stored = {k: v for k, v in self.db.execute("SELECT key, value FROM meta").fetchall() if k in expected}
         if stored and any(stored.get(k) != v for k, v in expected.items()):
             raise StateError(
                 f"state file {self.path} belongs to another agent "
@@ -86,44 +81,67 @@ class AgentState:
         for key, value in expected.items():
             self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
 
-    # ------------------------------------------------------------------ cursor
+    # ------------------------------------------------------------------ meta and cursor
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def meta_like(self, prefix: str) -> list[tuple[str, str]]:
+        return [(str(k), str(v)) for k, v in
+                self.db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (prefix + "%",))]
 
     @property
     def cursor(self) -> int | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'cursor'").fetchone()
-        return int(row[0]) if row else None
+        """The first block whose events are not all handled yet."""
+        value = self.get_meta("cursor")
+        return int(value) if value is not None else None
 
     @cursor.setter
     def cursor(self, block: int) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(block),))
+        self.set_meta("cursor", str(block))
 
-    # ------------------------------------------------------------------ items
+    # ------------------------------------------------------------------ batches
 
-    def upsert(self, task_id: int, status: str, **data: Any) -> None:
-        """Set an item's status, merging `data` into what is stored."""
-        merged = {**self.item_data(task_id), **data}
+    def upsert(self, batch_id: int, status: str, **data: Any) -> None:
+        """Set a batch's status, merging `data` into what is stored."""
+        merged = {**self.data(batch_id), **data}
         self.db.execute(
-            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
-            (task_id, status, json.dumps(merged), time.time()),
+            "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?)",
+            (batch_id, status, json.dumps(merged), time.time()),
         )
 
-    def add_if_new(self, task_id: int, status: str, **data: Any) -> bool:
+    def add_if_new(self, batch_id: int, status: str, **data: Any) -> bool:
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?)",
-            (task_id, status, json.dumps(data), time.time()),
+            "INSERT OR IGNORE INTO batches VALUES (?, ?, ?, ?)", (batch_id, status, json.dumps(data), time.time())
         )
         return cur.rowcount == 1
 
-    def item_data(self, task_id: int) -> dict[str, Any]:
-        row = self.db.execute("SELECT data FROM items WHERE task_id = ?", (task_id,)).fetchone()
+    def data(self, batch_id: int) -> dict[str, Any]:
+        row = self.db.execute("SELECT data FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
         return json.loads(row[0]) if row else {}
 
-    def items(self, *statuses: str) -> list[tuple[int, str, dict[str, Any]]]:
+    def status(self, batch_id: int) -> str | None:
+        row = self.db.execute("SELECT status FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def batches(self, *statuses: str) -> list[tuple[int, str, dict[str, Any]]]:
         marks = ",".join("?" * len(statuses))
         rows = self.db.execute(
-            f"SELECT task_id, status, data FROM items WHERE status IN ({marks}) ORDER BY task_id", statuses
+            f"SELECT batch_id, status, data FROM batches WHERE status IN ({marks}) ORDER BY batch_id", statuses
         ).fetchall()
-        return [(int(t), str(s), json.loads(d)) for t, s, d in rows]
+        return [(int(b), str(s), json.loads(d)) for b, s, d in rows]
+
+    def count(self, *statuses: str) -> int:
+        marks = ",".join("?" * len(statuses))
+        row = self.db.execute(f"SELECT COUNT(*) FROM batches WHERE status IN ({marks})", statuses).fetchone()
+        return int(row[0])
 
     # ------------------------------------------------------------------ costs and latencies
 
@@ -151,9 +169,9 @@ class AgentState:
 
     # ------------------------------------------------------------------ transactions
 
-    def record_tx(self, tx_hash: bytes, fn: str, task_id: int | None) -> None:
+    def record_tx(self, tx_hash: bytes, fn: str, batch_id: int | None) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?)", ("0x" + tx_hash.hex(), fn, task_id, time.time())
+            "INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?)", ("0x" + tx_hash.hex(), fn, batch_id, time.time())
         )
 
 

@@ -113,7 +113,7 @@ def apply_event(record: BatchRecord, event: EventData, k: int) -> None:
     elif name == "BatchDrawn":
         record.participants = [str(a) for a in args["participants"]]
         record.inference_count = int(args["inferenceCount"])
-        record.tasks = decode_seats(bytes(args["seats"]), k)
+        record.tasks = decode_seats(args["seats"], k)
         record.drawn_block = block
     elif name == "AnswersSubmitted":
         node = str(args["node"])
@@ -160,3 +160,14 @@ def task_record(record: BatchRecord, index: int, k: int) -> dict[str, Any]:
         accounts = [record.node_of(index), *record.panel_of(index)]
         task["rewards"] = [{"account": a, "reward_wad": r} for a, r in zip(accounts, row, strict=False)]
     return task
+
+
+def revealed_scores(client: PoQClient, batch_id: int) -> list[list[int]]:
+    """What `finalize` takes: each evaluator participant's revealed scores, in participant order (empty
+    for one that never revealed), read from the batch's BatchDrawn and ScoresRevealed events."""
+    start = client.manifest.block_number
+    (drawn,) = client.events("BatchDrawn", from_block=start, batchId=batch_id)
+    revealed = {str(e["args"]["evaluator"]): [int(s) for s in e["args"]["scores"]]
+                for e in client.events("ScoresRevealed", from_block=int(drawn["blockNumber"]), batchId=batch_id)}
+    evaluators = [str(a) for a in drawn["args"]["participants"]][int(drawn["args"]["inferenceCount"]):]
+    return [revealed.get(e, []) for e in evaluators]

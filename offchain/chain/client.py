@@ -152,10 +152,10 @@ class PoQClient:
         """Poll for the receipt every few ms; a reverted receipt raises the decoded revert."""
         receipt = wait_for_receipt(self.w3, tx_hash, timeout)
         if receipt["status"] != 1:
-            raise self._explain_failure(tx_hash, int(receipt["blockNumber"]))
+            raise self.explain_failure(tx_hash, int(receipt["blockNumber"]))
         return receipt
 
-    def _explain_failure(self, tx_hash: bytes, block_number: int) -> Exception:
+    def explain_failure(self, tx_hash: bytes, block_number: int) -> Exception:
         """Replay a reverted transaction as a call on the state before its block to decode why."""
         tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
         call = {
@@ -172,6 +172,23 @@ class PoQClient:
             if not isinstance(decoded, TransactionFailed):
                 return decoded
         return TransactionFailed(f"transaction 0x{tx_hash.hex()} reverted in block {block_number}")
+
+    def mine_block(self) -> None:
+        """Make the chain produce a block now: `evm_mine` on a dev node (anvil, eth-tester), else a
+        zero-value transfer to ourselves. An idle automining chain makes no block by itself, and a
+        batch's draw waits for the block after its open."""
+        from web3.types import RPCEndpoint
+
+        try:
+            response = self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+            if not response.get("error"):
+                return
+        except Exception:  # noqa: BLE001 - a node without evm_mine: fall back to a transaction
+            pass
+        tx: dict[str, Any] = {"from": self.sender, "to": self.sender, "value": 0, "gas": 21_000,
+                              "nonce": self._next_nonce(), "chainId": self._chain_id, **self._fee_fields()}
+        signed = self.account.sign_transaction(tx)  # type: ignore[union-attr]
+        self.w3.eth.send_raw_transaction(signed.raw_transaction)
 
     # ------------------------------------------------------------------ events
 

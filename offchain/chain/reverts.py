@@ -133,7 +133,7 @@ class NotCommitted(ContractRevert):
 
 
 class NotDelegated(ContractRevert):
-    """Thrown when the settlement module is called other than by the PoQ contract's delegatecall."""
+    """Thrown when the batch module is called directly instead of by the PoQ contract's delegatecall."""
 
 
 class NotEnoughEvaluators(ContractRevert):
@@ -158,6 +158,10 @@ class Reentrancy(ContractRevert):
 
 class ReferenceMismatch(ContractRevert):
     """Thrown when the revealed references and salt do not hash to the commitment."""
+
+
+class RevealedScoresMismatch(ContractRevert):
+    """Thrown when the scores given to finalize for an evaluator are not the ones it revealed."""
 
 
 class ScoreOutOfRange(ContractRevert):
@@ -230,7 +234,7 @@ def _enum_name(spec: dict[str, Any], value: Any) -> Any:
     internal = spec.get("internalType", "")
     for name, enum in ENUMS.items():
         if internal.endswith(f".{name}") and isinstance(value, int) and value < len(enum):
-            return enum(value).label  # type: ignore[attr-defined]
+            return enum(value).label
     return value
 
 

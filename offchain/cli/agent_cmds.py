@@ -17,7 +17,8 @@ def agent_group() -> None:
 
 @agent_group.command("run")
 @click.option("--role", type=click.Choice(["inference", "evaluator", "requester"]), required=True)
-@click.option("--model", default=None, help="Registered model name (`poq models list`) or replay:LOG#NAME.")
+@click.option("--model", default=None, help="A model (`poq models list`), hf:ORG/NAME, a local path, "
+              "openai:MODEL@URL or replay:LOG#NAME.")
 @key_options
 @rpc_url_option
 @deployments_option
@@ -30,7 +31,8 @@ def agent_group() -> None:
 )
 @click.option("--stake", type=float, default=None, help="ETH to stake when registering (default: minStake).")
 @click.option(
-    "--poll", "poll_s", type=float, default=0.2, show_default=True, help="Seconds between chain polls."
+    "--poll", "poll_s", type=float, default=0.05, show_default=True,
+    help="Longest wait for events between turns (over ws:// the node pushes them at once).",
 )
 @click.option(
     "--dataset",
@@ -40,6 +42,13 @@ def agent_group() -> None:
 )
 @click.option("--tasks", type=click.IntRange(min=1), default=None, help="Requester: how many tasks to open.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Requester: sampling seed.")
+@click.option("--batch-size", type=click.IntRange(min=1, max=256), default=16, show_default=True,
+              help="Requester: tasks per batch.")
+@click.option("--in-flight", "max_in_flight", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Requester: batches open at once.")
+@click.option("--declare-latency-us", type=click.IntRange(min=1, max=2**32 - 1), default=None,
+              help="Nodes: declare this latency (microseconds) instead of the measured one. The contract "
+              "pays on its own measurement; this is how to check that a lie (e.g. 1) earns nothing.")
 @click.option("--strategy", default=None,
               help="Evaluator: score adversarially, e.g. boost:b=3, noise:sigma=2, sabotage:b=4, "
               "intermittent:p=0.3,inner=boost:b=3 (robustness studies).")
@@ -58,6 +67,9 @@ def agent_run_cmd(
     dataset: Path | None,
     tasks: int | None,
     seed: int,
+    batch_size: int,
+    max_in_flight: int,
+    declare_latency_us: int | None,
     strategy: str | None,
     seconds: float | None,
     verbose: bool,
@@ -83,5 +95,8 @@ def agent_run_cmd(
         dataset=dataset,
         tasks=tasks,
         seed=seed,
+        batch_size=batch_size,
+        max_in_flight=max_in_flight,
+        declare_latency_us=declare_latency_us,
     )
     run_agent(config, until=time.monotonic() + seconds if seconds else None)

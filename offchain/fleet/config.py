@@ -19,6 +19,10 @@ class NodeSpec(BaseModel):
     model: str = Field(description="Registered model name (`poq models list`) or replay:LOG#NAME.")
     count: int = Field(1, ge=1, description="How many nodes run this model (each its own key and process).")
     strategy: str | None = Field(None, description="Evaluators only: an adversarial strategy, e.g. boost:b=3.")
+    declare_latency_us: int | None = Field(
+        None, ge=1, lt=2**32,
+        description="Declare this latency instead of the measured one (a liar: e.g. 1). Rewards use the "
+        "contract's measurement, so it earns nothing by it.")
 
 
 class Workload(BaseModel):
@@ -36,7 +40,7 @@ class Workload(BaseModel):
 DEFAULT_PARAMS: dict[str, Any] = {
     "k": 3,
     "epochLength": 15,  # short epochs so the first cost reports land within seconds
-    "answerWindow": 900,  # CPU generation of a summary can take a minute under load
+    "answerWindow": 900,  # CPU generation of a batch of summaries can take minutes under load
     "referenceWindow": 120,
     "commitWindow": 300,
     "revealWindow": 300,
@@ -73,8 +77,11 @@ class FleetConfig(BaseModel):
         description="Each node stakes this many times minStake, so small "
         "negative rewards do not suspend it at once.",
     )
-    poll_s: float = Field(0.2, gt=0, description="Seconds between chain polls, per agent.")
-    max_in_flight: int = Field(8, ge=1, description="Tasks the requester keeps open at once.")
+    poll_s: float = Field(0.05, gt=0, description="Longest wait for events between an agent's turns.")
+    batch_size: int = Field(16, ge=1, le=256, description="Tasks per batch the requester opens.")
+    max_in_flight: int = Field(4, ge=1, description="Batches the requester keeps open at once.")
+    transport: str = Field("ws", pattern="^(ws|http)$",
+                           description="How agents get events: ws (subscriptions) or http (polling).")
     torch_threads: int = Field(1, ge=1, description="Torch threads per agent process.")
     ready_timeout_s: float = Field(
         900, gt=0, description="How long agents may take to load, register, report."

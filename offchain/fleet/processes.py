@@ -1,4 +1,9 @@
-"""Agent processes: start each agent as its own `poq agent run` process, watch, stop."""
+"""Agent processes: start each agent as its own `poq agent run` process, watch, stop.
+
+A fleet stops as a whole: each child asks the kernel to send it SIGTERM when its parent dies
+(PR_SET_PDEATHSIG), so even a fleet killed with SIGKILL leaves no agent behind, and `stop_all` (on
+Ctrl-C, SIGTERM or the end of the run) stops them in parallel.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ class AgentProcess:
     key_index: int
     log_path: Path
     strategy: str | None = None
+    declare_latency_us: int | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -35,6 +41,7 @@ class AgentProcess:
         threads: int,
         stake_eth: float | None = None,
     ) -> None:
+        """`rpc_url` may be ws:// (events pushed) or http:// (polled)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
@@ -62,6 +69,8 @@ class AgentProcess:
             command += ["--stake", repr(stake_eth)]
         if self.strategy:
             command += ["--strategy", self.strategy]
+        if self.declare_latency_us is not None:
+            command += ["--declare-latency-us", str(self.declare_latency_us)]
         env = {
             **os.environ,
             "OMP_NUM_THREADS": str(threads),
@@ -71,7 +80,8 @@ class AgentProcess:
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
 
     def check_alive(self) -> None:
@@ -99,6 +109,16 @@ class AgentProcess:
             self.process.wait()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent process dies, however it dies (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: stop_all still stops the agents on every orderly exit
+
+
 def last_line(path: Path) -> str:
     try:
         lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
@@ -110,11 +130,12 @@ def last_line(path: Path) -> str:
     return lines[-1].strip()[:300] if lines else "empty log"
 
 
-def stop_all(agents: list[AgentProcess]) -> None:
+def stop_all(agents: list[AgentProcess], timeout: float = 10.0) -> None:
+    """SIGTERM to every agent at once, then SIGKILL to any still running after `timeout` seconds."""
     for agent in agents:
         if agent.process is not None and agent.process.poll() is None:
             agent.process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + timeout
     for agent in agents:
         if agent.process is not None:
             try:

@@ -8,10 +8,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from offchain.agents.texts import task_texts
+from offchain.chain.batches import BatchRecord, batch_record, task_record
 from offchain.chain.views import NodeRow, node_rows
 from offchain.fleet.run import FleetResult
 from offchain.models.replay import text_key
+from offchain.protocol import WAD
 from offchain.protocol.types import from_score_units
 
 
@@ -22,48 +23,43 @@ def write_report(result: FleetResult) -> Path:
     model_of = {row.address: row.model for row in rows}
     latency_of = {row.address: (row.latency_ms or 0.0) / 1000 for row in rows}
     latencies = _answer_latencies(run_dir)
+    k = int(client.params()["k"])
     tasks, generations, scores = [], [], []
-    start = client.manifest.block_number
+    records: dict[int, BatchRecord | None] = {}
     for task_id, _, data in result.tasks:
-        texts = task_texts(client, task_id)
-        story = client.task(task_id)
+        batch_id = int(data["batch_id"])
+        if batch_id not in records:
+            records[batch_id] = batch_record(client, batch_id)
+        record = records[batch_id]
+        assert record is not None
+        index = int(data["task_id"]) - record.first_task_id
+        story = task_record(record, index, k)
         node = str(story["node"])
-        if texts["output"] is not None:
-            generations.append(
-                {
-                    "model": model_of.get(node, node),
-                    "key": text_key(texts["input"] or ""),
-                    "output": texts["output"],
-                    "latency_s": latencies.get(task_id, 0.0),
-                }
-            )
-        revealed = client.events("ScoreRevealed", from_block=start, taskId=task_id)
-        pair = (texts["reference"] or texts["input"] or "", texts["output"] or "")
-        for event in revealed:
-            evaluator = str(event["args"]["evaluator"])
-            scores.append(
-                {
-                    "evaluator": model_of.get(evaluator, evaluator),
-                    "key": text_key(*pair),
-                    "score": from_score_units(int(event["args"]["score"])),
-                    "latency_s": latency_of.get(evaluator, 0.0),
-                }
-            )
-        tasks.append(
-            {
-                "task_id": task_id,
-                "record": data.get("record_id"),
-                "task": data.get("task"),
-                "phase": data.get("phase"),
-                "node_model": model_of.get(node, node),
-                "quality": data.get("quality"),
-                "scores": {
-                    model_of.get(str(e["args"]["evaluator"]), ""): from_score_units(int(e["args"]["score"]))
-                    for e in revealed
-                },
-                "rewards": {model_of.get(a, "requester"): r for a, r in (data.get("rewards") or {}).items()},
-            }
-        )
+        if story["output"] is not None:
+            generations.append({"model": model_of.get(node, node), "key": text_key(story["input"]),
+                                "output": story["output"], "latency_s": latencies.get((batch_id, index), 0.0)})
+        pair = (story["reference"] or story["input"] or "", story["output"] or "")
+        revealed = {}
+        for seat in story["evaluators"]:
+            if seat["score"] is None:
+                continue
+            evaluator = seat["address"]
+            score = from_score_units(int(seat["score"]))
+            revealed[model_of.get(evaluator, evaluator)] = score
+            scores.append({"evaluator": model_of.get(evaluator, evaluator), "key": text_key(*pair),
+                           "score": score, "latency_s": latency_of.get(evaluator, 0.0)})
+        tasks.append({
+            "task_id": task_id,
+            "batch_id": batch_id,
+            "record": data.get("record_id"),
+            "task": data.get("task"),
+            "expired": story["expired"],
+            "node_model": model_of.get(node, node),
+            "quality": None if story["expired"] else data.get("quality"),
+            "scores": revealed,
+            "rewards": {model_of.get(r["account"], r["account"]): r["reward_wad"] / WAD
+                        for r in story["rewards"] or []},
+        })
     report = {
         "contract": client.address,
         "chain_id": client.manifest.chain_id,
@@ -78,14 +74,15 @@ def write_report(result: FleetResult) -> Path:
     return run_dir / "report.md"
 
 
-def _answer_latencies(run_dir: Path) -> dict[int, float]:
-    out: dict[int, float] = {}
+def _answer_latencies(run_dir: Path) -> dict[tuple[int, int], float]:
+    """(batch id, task index) -> the generator's own seconds for it, from the inference agents' state."""
+    out: dict[tuple[int, int], float] = {}
     for path in sorted((run_dir / "agents").rglob("inference-*.sqlite")):
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            for task_id, data in db.execute("SELECT task_id, data FROM items"):
-                latency = json.loads(data).get("latency_s")
-                if latency is not None:
-                    out[int(task_id)] = float(latency)
+            for batch_id, data in db.execute("SELECT batch_id, data FROM batches"):
+                fields = json.loads(data)
+                for task, latency in zip(fields.get("tasks", []), fields.get("latency_s", []), strict=False):
+                    out[(int(batch_id), int(task))] = float(latency)
     return out
 
 
@@ -102,16 +99,20 @@ def _markdown(report: dict[str, Any], rows: list[NodeRow]) -> str:
         "",
         "## Balances (settled on chain)",
         "",
-        "| node | role | model | stake ETH | balance ETH | cum. reward | jobs | avg reward | latency ms | trust |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| node | role | model | stake ETH | balance ETH | cum. reward | jobs | avg reward | cost ms | declared ms "
+        "| trust |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        latency = f"{r.latency_ms:.1f}" if r.latency_ms is not None else "-"
+        cost = f"{r.latency_ms:.1f}" if r.latency_ms is not None else "-"
+        declared = f"{r.declared_ms:.1f}" if r.declared_ms is not None else "-"
         lines.append(
             f"| {r.address[:10]}… | {r.role} | {r.model} | {r.stake_wei / 1e18:.4f} | "
             f"{r.balance_wei / 1e18:.6f} | {r.cumulative_reward:+.3f} | {r.jobs} | "
-            f"{r.average_reward:+.3f} | {latency} | {'-' if r.trust is None else f'{r.trust:.3f}'} |"
+            f"{r.average_reward:+.3f} | {cost} | {declared} | {'-' if r.trust is None else f'{r.trust:.3f}'} |"
         )
+    lines += ["", "cost: the contract's measured response time per task or seat (rewards use it); declared: "
+              "the node's own claim, checked against it."]
     by_model: dict[str, list[float]] = defaultdict(list)
     for task in report["tasks"]:
         if task["quality"] is not None:
@@ -129,5 +130,6 @@ def _markdown(report: dict[str, Any], rows: list[NodeRow]) -> str:
     for task in report["tasks"]:
         q = f"{task['quality']:.3f}" if task["quality"] is not None else "-"
         scores = ", ".join(f"{k} {v:.2f}" for k, v in task["scores"].items())
+        q = "expired" if task.get("expired") else q
         lines.append(f"| {task['task_id']} | {task['task']} | {task['node_model']} | {q} | {scores} |")
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ state, so the fleet exercises exactly what users run on separate machines.
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +65,9 @@ def plan_agents(config: FleetConfig, run_dir: Path) -> list[AgentProcess]:
     for role, specs in (("inference", config.inference), ("evaluator", config.evaluators)):
         for spec in specs:
             for _ in range(spec.count):
-                log_path = run_dir / "logs" / f"{role}-{key}-{spec.model.replace('/', '_')}.log"
-                agents.append(AgentProcess(role, spec.model, key, log_path, spec.strategy))
+                name = "".join(c if c.isalnum() or c in "-._" else "_" for c in spec.model)[:60]
+                log_path = run_dir / "logs" / f"{role}-{key}-{name}.log"
+                agents.append(AgentProcess(role, spec.model, key, log_path, spec.strategy, spec.declare_latency_us))
                 key += 1
     return agents
 
@@ -79,9 +81,10 @@ def run_fleet(
     records: list[Any] | None = None,
     progress: Any = None,
 ) -> FleetResult:
-    """Deploy, start the agents, drive the tasks to settlement, stop the agents.
+    """Deploy, start the agents, drive the tasks to settlement in batches, stop the agents.
 
-    `records` replaces the configured workload (benchmarks replay a logged run's records).
+    `records` replaces the configured workload (benchmarks replay a logged run's records). SIGTERM
+    stops the run as Ctrl-C does: every agent process is stopped before this returns or raises.
     """
     from deploy.compiler import compile_contracts
     from deploy.deployer import deploy_poq
@@ -97,6 +100,7 @@ def run_fleet(
     _check_models(config)
     rpc_url = config.rpc_url or _local_chain(config.port)
     w3 = connect(rpc_url)
+    agent_url = _agent_url(rpc_url, config.transport)
     params = Params().with_overrides(config.params)
     manifest = deploy_poq(
         w3, dev_account(0), params, artifacts=compile_contracts(), deployments_dir=deployments_dir
@@ -114,26 +118,40 @@ def run_fleet(
         role="requester",
         genesis=genesis_hash(w3),
     )
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # stop like Ctrl-C: agents first
     try:
         stake_eth = params.minStake * config.stake_multiple / 10**18
         for agent in agents:
-            agent.start(
-                rpc_url, deployments_dir, run_dir / "agents", config.poll_s, config.torch_threads, stake_eth
-            )
+            agent.start(agent_url, deployments_dir, run_dir / "agents", config.poll_s, config.torch_threads, stake_eth)
         _wait_ready(requester_client, agents, config.ready_timeout_s, progress)
         timings["agents_ready_s"] = time.monotonic() - started
-        requester = RequesterAgent(
-            requester_client, state, records, poll_s=config.poll_s, max_in_flight=config.max_in_flight
-        )
+        requester = RequesterAgent(requester_client, state, records, batch_size=config.batch_size,
+                                   max_in_flight=config.max_in_flight, rpc_url=agent_url, poll_s=config.poll_s)
         workload_started = time.monotonic()
         _drive(requester, agents, progress)
         timings["workload_s"] = time.monotonic() - workload_started
         tasks = requester.settled()
     finally:
         stop_all(agents)
+        signal.signal(signal.SIGTERM, previous)
         state.close()
     timings["total_s"] = time.monotonic() - started
     return FleetResult(run_dir, requester_client.with_account(dev_account(0)), agents, tasks, timings)
+
+
+def _raise_interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def _agent_url(rpc_url: str, transport: str) -> str:
+    """Agents subscribe over ws:// on the same port when the node is reached over http:// (anvil)."""
+    if transport == "ws" and rpc_url.startswith("http://"):
+        return "ws://" + rpc_url.removeprefix("http://")
+    if transport == "http":
+        from offchain.chain.connect import http_url
+
+        return http_url(rpc_url)
+    return rpc_url
 
 
 def _check_models(config: FleetConfig) -> None:
@@ -153,10 +171,12 @@ def _local_chain(port: int) -> str:
 
 
 def _wait_ready(client: PoQClient, agents: list[AgentProcess], timeout: float, progress: Any) -> None:
-    """Every node registered and its first latency revealed (so rewards see real costs)."""
+    """Every node registered and in its pool."""
+    from offchain.chain.accounts import dev_account
+
     deadline = time.monotonic() + timeout
     task = (
-        progress.add_task("agents loading, registering, reporting costs", total=len(agents))
+        progress.add_task("agents loading, registering", total=len(agents))
         if progress
         else None
     )
@@ -164,10 +184,8 @@ def _wait_ready(client: PoQClient, agents: list[AgentProcess], timeout: float, p
         ready = 0
         for agent in agents:
             agent.check_alive()
-            from offchain.chain.accounts import dev_account
-
             node = client.node(dev_account(agent.key_index).address)
-            ready += int(int(node["status"]) == Status.ACTIVE and int(node["latencyUs"]) > 0)
+            ready += int(int(node["status"]) == Status.ACTIVE)
         if progress is not None:
             progress.update(task, completed=ready)
         if ready == len(agents):
@@ -180,17 +198,21 @@ def _wait_ready(client: PoQClient, agents: list[AgentProcess], timeout: float, p
 
 
 def _drive(requester: RequesterAgent, agents: list[AgentProcess], progress: Any) -> None:
+    """The requester's loop, in this process, until every task is settled; agents are checked alive."""
     total = len(requester.records)
     task = progress.add_task("tasks settled on chain", total=total) if progress else None
-    while not requester.done():
-        for agent in agents:
-            agent.check_alive()
-        try:
-            requester.tick()
-        except PoQError as exc:
-            log.warning("requester: %s", exc)
-        if progress is not None:
-            progress.update(task, completed=len(requester.settled()))
-        time.sleep(requester.poll_s)
+    requester.open_events()
+    checked = 0.0
+    try:
+        while not requester.done():
+            if time.monotonic() - checked > 1.0:
+                for agent in agents:
+                    agent.check_alive()
+                checked = time.monotonic()
+            requester.step(wait_s=0.0 if requester.busy() else requester.poll_s)
+            if progress is not None:
+                progress.update(task, completed=len(requester.settled()))
+    finally:
+        requester.close_events()
     if progress is not None:
         progress.update(task, completed=total)

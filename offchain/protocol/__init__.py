@@ -4,8 +4,8 @@ No web3, torch, logging or I/O here: values in, values out.
 """
 
 from offchain.protocol import floats, wad
-from offchain.protocol.params import AGGREGATIONS, CENTER_MODES, MAX_K, TRUST_RULES, WAD, Params
 from offchain.protocol.batch import BatchSettlement, settle_batch
+from offchain.protocol.params import AGGREGATIONS, CENTER_MODES, MAX_K, TRUST_RULES, WAD, Params
 from offchain.protocol.settlement import RoundSettlement, expiry_penalty, settle_round
 
 __all__ = [

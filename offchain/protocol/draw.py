@@ -48,22 +48,66 @@ def pick(units: Sequence[int], total: int, r: int) -> int:
     raise AssertionError("units do not sum to total")
 
 
-def pick_distinct(units: Sequence[int], total: int, k: int, word: int) -> list[int]:
-    """K distinct indices, each in proportion to the units not yet drawn (Sampling.pickDistinct)."""
+def pick_panel(units: Sequence[int], total: int, k: int, word: int) -> list[int]:
+    """K distinct indices, index i with probability min(1, k * units[i] / total) (Sampling.pickPanel):
+    certain ones first, then randomized systematic sampling proportional to size."""
+    n = len(units)
+    taken = [False] * n
     seats: list[int] = []
-    remaining = total
-    for j in range(k):
-        x = ((word >> (64 * (j + 1))) & _U64) % remaining
-        acc = 0
-        for i, u in enumerate(units):
-            if i in seats:
-                continue
-            acc += u
-            if x < acc:
+    found = True
+    while found and len(seats) < k:
+        found = False
+        for i in range(n):
+            if not taken[i] and units[i] * (k - len(seats)) >= total:
+                taken[i] = True
                 seats.append(i)
-                remaining -= u
+                total -= units[i]
+                found = True
                 break
+    if len(seats) == k:
+        return seats
+    order = shuffled(n, int.from_bytes(keccak(encode(["uint256"], [word])), "big"))
+    left = k - len(seats)
+    point = ((word >> 64) & _U64) % total
+    acc = 0
+    for i in order:
+        if len(seats) == k:
+            break
+        if taken[i]:
+            continue
+        acc += units[i] * left
+        if point < acc:
+            seats.append(i)
+            point += total
     return seats
+
+
+def inclusion(units: Sequence[int], k: int) -> list[float]:
+    """Each evaluator's chance to sit on a task's panel under `pick_panel`: min(1, k u / W), the certain
+    ones taken out first and the rest scaled to the seats left (what the draw is built to give)."""
+    share = [0.0] * len(units)
+    left, total, free = k, sum(units), set(range(len(units)))
+    changed = True
+    while changed and left:
+        changed = False
+        for i in sorted(free):
+            if units[i] * left >= total:
+                share[i], left, total, changed = 1.0, left - 1, total - units[i], True
+                free.discard(i)
+                break
+    for i in free:
+        share[i] = units[i] * left / total if left else 0.0
+    return share
+
+
+def shuffled(n: int, r: int) -> list[int]:
+    """A uniform permutation of range(n): Fisher-Yates, each swap a mixed-radix digit of r."""
+    order = list(range(n))
+    for i in range(n, 1, -1):
+        j = r % i
+        r //= i
+        order[i - 1], order[j] = order[j], order[i - 1]
+    return order
 
 
 def draw_batch(
@@ -77,7 +121,7 @@ def draw_batch(
     for t in range(size):
         word = int.from_bytes(keccak(encode(["bytes32", "uint256"], [seed, t])), "big")
         node = pick(inference_units, sum(inference_units), word & _U64)
-        seats = [len(inference) + i for i in pick_distinct(evaluator_units, sum(evaluator_units), k, word)]
+        seats = [len(inference) + i for i in pick_panel(evaluator_units, sum(evaluator_units), k, word)]
         drawn.append((node, seats))
     used = sorted({node for node, _ in drawn} | {s for _, seats in drawn for s in seats})
     index = {entry: p for p, entry in enumerate(used)}
@@ -88,6 +132,14 @@ def draw_batch(
     )
 
 
-def decode_seats(packed: bytes, k: int) -> list[tuple[int, tuple[int, ...]]]:
-    """The BatchDrawn event's `seats` bytes (4 per task) as (node participant, seat participants) per task."""
-    return [(packed[i], tuple(packed[i + 1 + j] for j in range(k))) for i in range(0, len(packed), 4)]
+def decode_seats(words: Sequence[int], k: int, size: int | None = None) -> list[tuple[int, tuple[int, ...]]]:
+    """The BatchDrawn event's `seats` words (8 tasks a word, 32 bits a task: the node's participant index,
+    then the panel's) as (node participant, seat participants) per task. Without `size`, trailing empty
+    lanes of the last word are dropped."""
+    lanes = [(int(words[t // 8]) >> (32 * (t % 8))) & 0xFFFFFFFF for t in range(8 * len(words))]
+    if size is None:
+        while lanes and lanes[-1] == 0:  # a task lane is never 0: its seats past K are 0xff
+            lanes.pop()
+    else:
+        lanes = lanes[:size]
+    return [(lane & 0xFF, tuple((lane >> (8 * (j + 1))) & 0xFF for j in range(k))) for lane in lanes]

@@ -13,7 +13,6 @@ batch to batch, as the contract does). A batch of one is checked against the flo
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +28,26 @@ from offchain.protocol.types import Role
 STAKE_UNIT = 10**18
 
 weights = st.integers(min_value=0, max_value=3 * WAD)
-params_strategy = st.builds(
-    Params,
-    alphaF=weights,
-    betaF=weights,
-    alphaM=weights,
-    betaM=weights,
-    slashPenalty=st.integers(min_value=0, max_value=2 * WAD),
-    rewardUnit=st.integers(min_value=1, max_value=10**17),
-    k=st.integers(min_value=1, max_value=3),
-    aggregation=st.integers(min_value=0, max_value=3),
-    minStake=st.just(STAKE_UNIT),
-    epochLength=st.just(100),
-    trustRule=st.integers(min_value=0, max_value=1),
-    trustLambda=st.one_of(st.integers(min_value=0, max_value=WAD), st.just(WAD)),
-    trustMin=st.integers(min_value=1, max_value=WAD),
-    trustMax=st.integers(min_value=WAD, max_value=18 * WAD),
-    costSmoothing=st.one_of(st.integers(min_value=1, max_value=WAD), st.just(WAD // 5)),
-).flatmap(  # trustInitial anywhere in [trustMin, trustMax], often the default trustMin
-    lambda p: st.one_of(st.just(p.trustMin), st.integers(p.trustMin, p.trustMax)).map(
-        lambda initial: replace(p, trustInitial=initial)
+_fields = st.fixed_dictionaries({
+    "alphaF": weights,
+    "betaF": weights,
+    "alphaM": weights,
+    "betaM": weights,
+    "slashPenalty": st.integers(min_value=0, max_value=2 * WAD),
+    "rewardUnit": st.integers(min_value=1, max_value=10**17),
+    "k": st.integers(min_value=1, max_value=3),
+    "aggregation": st.integers(min_value=0, max_value=3),
+    "minStake": st.just(STAKE_UNIT),
+    "epochLength": st.just(100),
+    "trustRule": st.integers(min_value=0, max_value=1),
+    "trustLambda": st.one_of(st.integers(min_value=0, max_value=WAD), st.just(WAD)),
+    "trustMin": st.integers(min_value=1, max_value=WAD),
+    "trustMax": st.integers(min_value=WAD, max_value=18 * WAD),
+    "costSmoothing": st.one_of(st.integers(min_value=1, max_value=WAD), st.just(WAD // 5)),
+})
+params_strategy = _fields.flatmap(  # trustInitial anywhere in [trustMin, trustMax], often the default trustMin
+    lambda f: st.one_of(st.just(f["trustMin"]), st.integers(f["trustMin"], f["trustMax"])).map(
+        lambda initial: Params(**f, trustInitial=initial)
     )
 )
 

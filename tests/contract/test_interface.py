@@ -56,7 +56,7 @@ def test_every_error_event_and_function_has_natspec(path: Path, kind: str) -> No
     undocumented = []
     for i in declared:
         above = i - 1
-        while above >= 0 and lines[above].strip().startswith("/// @") is False and lines[above].strip().startswith("///"):
+        while above >= 0 and lines[above].strip().startswith("///") and not lines[above].strip().startswith("/// @"):
             above -= 1  # continuation lines of a NatSpec block
         if above < 0 or not lines[above].strip().startswith("/// @"):
             undocumented.append(lines[i].strip())

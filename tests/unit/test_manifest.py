@@ -25,6 +25,7 @@ def _manifest(chain_id: int = 31337) -> Manifest:
         compiler_version="0.8.28+commit.7893614a",
         source_hash="00" * 32,
         deployed_at=utc_now_iso(),
+        module="0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
     )
 
 

@@ -10,8 +10,21 @@ from offchain.protocol import WAD, Params
 
 def test_defaults_are_valid_and_in_struct_order() -> None:
     params = Params()
-    assert params.as_tuple()[0] == params.alphaF and len(params.as_tuple()) == 21
-    assert params.as_tuple()[-1] == params.trustInitial == WAD
+    assert params.as_tuple()[0] == params.alphaF and len(params.as_tuple()) == 24
+    assert params.as_tuple()[-4] == params.trustInitial == params.trustMin  # a fresh key starts at the floor
+    assert params.as_tuple()[-1] == "0x0000000000000000000000000000000000000000"  # the treasury: the deployer
+
+
+def test_treasury_is_an_address_and_new_parameters_are_bounded() -> None:
+    treasury = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    params = Params().with_overrides({"treasury": treasury, "costSmoothing": "0.5", "maxBatchSize": "128"})
+    assert params.as_tuple()[-1] == treasury and params.costSmoothing == WAD // 2 and params.maxBatchSize == 128
+    assert Params.from_dict(params.as_dict()) == params
+    for name, bad, message in (("treasury", "0x1234", "40 hex digits"), ("maxBatchSize", "300", "maxBatchSize"),
+                               ("costSmoothing", "0", "costSmoothing"), ("maxPoolSize", "33", "maxPoolSize"),
+                               ("minStake", "0", "minStake")):
+        with pytest.raises(ConfigError, match=message):
+            Params().with_overrides({name: bad})
 
 
 @pytest.mark.parametrize("k", [0, 4])
