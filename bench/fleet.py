@@ -1,67 +1,93 @@
-"""Finalized PoQ rounds per second on anvil: (a) the demo pool with real models, (b) the same pool
-replaying the outputs and scores logged by (a) instead of running models (the paper's own method).
+"""Settled tasks per second on anvil for a fleet of replaying agents (3 inference nodes, 3 evaluators,
+K = 3), with events polled over HTTP and pushed over a websocket, and a stress run whose every
+settlement is audited against offchain.protocol.
 
-The chain part's share of a demo round is estimated as (replay seconds per round) / (demo seconds
-per round): what is left of a round when model time is taken out.
+Replaying agents answer and score from the logs of the 400-task reproduction run
+(docs/results/run-400: every generator's answer to every record, every evaluator's score of each), so
+the figures are the chain part of the protocol (transactions, events, agents), not model time.
 
-    .venv/bin/python bench/fleet.py [--tasks 6] [--repeat 10] [--port 8599]
+    .venv/bin/python bench/fleet.py [--tasks 1280] [--batch-size 64] [--in-flight 16] [--stress 10000]
+    .venv/bin/python bench/fleet.py --live 9     # also the demo pool with real models, for comparison
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from offchain.fleet.config import NodeSpec, load_config  # noqa: E402
-from offchain.fleet.run import load_workload, run_fleet  # noqa: E402
+from offchain.data import load  # noqa: E402
+from offchain.fleet.audit import audit  # noqa: E402
+from offchain.fleet.config import FleetConfig, NodeSpec, load_config  # noqa: E402
+from offchain.fleet.run import run_fleet  # noqa: E402
+from simulation.pipeline.replay_logs import write_replay_logs  # noqa: E402
+
+RUN_400 = Path(__file__).resolve().parents[1] / "docs" / "results" / "run-400"
+GENERATORS = ("smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b")
+EVALUATORS = ("minilm-l6", "mpnet-base", "ce-minilm-l12")
+
+
+def replay_config(work: Path, port: int, transport: str, batch_size: int, in_flight: int) -> FleetConfig:
+    generations, scores, _ = write_replay_logs(RUN_400, work / "replay-logs")
+    config = load_config(None, {"port": port, "transport": transport, "batch_size": batch_size,
+                                "max_in_flight": in_flight, "params": {"k": 3, "maxBatchSize": batch_size}})
+    config.inference = [NodeSpec(model=f"replay:{generations}#{m}") for m in GENERATORS]
+    config.evaluators = [NodeSpec(model=f"replay:{scores}#{m}") for m in EVALUATORS]
+    return config
+
+
+def run(label: str, config: FleetConfig, records: list[Any], work: Path, *, check: bool = False) -> None:
+    started = time.monotonic()
+    result = run_fleet(config, work / label, deployments_dir=work / "deployments", records=records)
+    settled, seconds = len(result.tasks), result.timings["workload_s"]
+    print(f"{label:<28} {settled:6d} tasks in {seconds:7.1f} s = {settled / seconds:7.1f} tasks/s "
+          f"(batches of {config.batch_size}, {config.max_in_flight} in flight; agents ready in "
+          f"{result.timings['agents_ready_s']:.0f} s)", flush=True)
+    if check:
+        report = audit(result.client)
+        print(f"{'':<28} {report.summary()} ({time.monotonic() - started:.0f} s in all)", flush=True)
+        if not report.ok or report.tasks != len(records):
+            raise SystemExit(f"stress run failed: {report.tasks} of {len(records)} tasks audited")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--tasks", type=int, default=6, help="tasks for the live demo pool")
-    parser.add_argument("--repeat", type=int, default=10, help="replay the logged tasks this many times")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=1280, help="tasks per throughput run")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--in-flight", type=int, default=16, help="batches the requester keeps open")
+    parser.add_argument("--stress", type=int, default=0, help="also a run of this many tasks, audited")
+    parser.add_argument("--live", type=int, default=0, help="also the demo pool with real models, N tasks")
     parser.add_argument("--port", type=int, default=8599)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="poq-bench-fleet-"))
+    records = load(RUN_400 / "tasks.jsonl")
 
-    live_config = load_config(None, {"port": args.port})
-    live = run_fleet(live_config, work / "live", deployments_dir=work / "deployments", n_tasks=args.tasks)
-    live_rounds, live_s = len(live.tasks), live.timings["workload_s"]
+    def repeat(n: int) -> list[Any]:
+        return (records * (n // len(records) + 1))[:n]
 
-    replay_config = load_config(None, {"port": args.port, "max_in_flight": 32})
-    replay_config.inference = [
-        NodeSpec(model=f"replay:{work / 'live' / 'generations.jsonl'}#{s.model}")
-        for s in live_config.inference
-    ]
-    replay_config.evaluators = [
-        NodeSpec(model=f"replay:{work / 'live' / 'scores.jsonl'}#{s.model}") for s in live_config.evaluators
-    ]
-    from offchain.fleet.report import write_report
+    print(f"anvil, 3 replaying inference nodes + 3 replaying evaluators, K = 3; work dir {work}")
+    for transport in ("http", "ws"):
+        config = replay_config(work, args.port, transport, args.batch_size, args.in_flight)
+        run(f"replay, events over {transport}", config, repeat(args.tasks), work, check=True)
+    if args.stress:
+        config = replay_config(work, args.port, "ws", args.batch_size, args.in_flight)
+        run(f"stress, {args.stress} tasks", config, repeat(args.stress), work, check=True)
+    if args.live:
+        live = load_config(None, {"port": args.port})
+        run("demo pool, real models", live, _live_records(live, args.live), work)
 
-    write_report(live)  # the logs the replay reads
-    records = load_workload(live_config, args.tasks) * args.repeat
-    replay = run_fleet(replay_config, work / "replay", deployments_dir=work / "deployments", records=records)
-    replay_rounds, replay_s = len(replay.tasks), replay.timings["workload_s"]
 
-    print(
-        f"(a) demo pool, real models : {live_rounds:4d} rounds in {live_s:7.1f} s = {live_rounds / live_s:.3f} rounds/s"
-    )
-    print(
-        f"(b) replayed outputs/scores: {replay_rounds:4d} rounds in {replay_s:7.1f} s = "
-        f"{replay_rounds / replay_s:.3f} rounds/s"
-    )
-    share = (replay_s / replay_rounds) / (live_s / live_rounds)
-    print(f"chain part of a demo round: {100 * share:.1f} % of its time (replay s/round over demo s/round)")
-    print(
-        f"agents ready: demo {live.timings['agents_ready_s']:.0f} s (model loading), "
-        f"replay {replay.timings['agents_ready_s']:.0f} s; logs in {work}"
-    )
+def _live_records(config: FleetConfig, n: int) -> list[Any]:
+    from offchain.fleet.run import load_workload
+
+    return load_workload(config, n)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,10 @@ def revealed_scores(client: PoQClient, batch_id: int) -> list[list[int]]:
     """What `finalize` takes: each evaluator participant's revealed scores, in participant order (empty
     for one that never revealed), read from the batch's BatchDrawn and ScoresRevealed events."""
     start = client.manifest.block_number
-    (drawn,) = client.events("BatchDrawn", from_block=start, batchId=batch_id)
+    draws = client.events("BatchDrawn", from_block=start, batchId=batch_id)
+    if not draws:
+        return []  # not drawn: finalize will say which stage the batch is in
+    drawn = draws[0]
     revealed = {str(e["args"]["evaluator"]): [int(s) for s in e["args"]["scores"]]
                 for e in client.events("ScoresRevealed", from_block=int(drawn["blockNumber"]), batchId=batch_id)}
     evaluators = [str(a) for a in drawn["args"]["participants"]][int(drawn["args"]["inferenceCount"]):]

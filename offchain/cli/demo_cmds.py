@@ -16,19 +16,22 @@ from offchain.cli.options import deployments_option
     "--tasks", type=click.IntRange(min=1), default=None, help="Tasks to run (default 9: 6 SQuAD, 3 CNN/DM)."
 )
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--batch-size", type=click.IntRange(1, 256), default=3, show_default=True,
+              help="Tasks per batch (the demo's 9 tasks settle as 3 batches).")
 @click.option("--dashboard/--no-dashboard", default=True, show_default=True,
               help="Serve `poq dashboard` in the background while the chain runs.")
 @click.option("--dashboard-port", type=click.IntRange(1, 65535), default=8050, show_default=True)
 @deployments_option
 def demo_cmd(
-    port: int, tasks: int | None, run_dir: Path | None, dashboard: bool, dashboard_port: int, deployments_dir: str
+    port: int, tasks: int | None, run_dir: Path | None, batch_size: int, dashboard: bool, dashboard_port: int,
+    deployments_dir: str,
 ) -> None:
     """Start anvil, deploy PoQ, run 3 generators and 3 evaluators (K = 3) on real SQuAD and CNN/DM
     tasks, and print the balances settled on chain. The dashboard shows the batches settle live."""
     from offchain.cli.fleet_cmds import run_fleet_and_print
 
     url = _start_dashboard(port, Path(deployments_dir), dashboard_port) if dashboard else None
-    run_fleet_and_print(None, tasks, None, port, run_dir, Path(deployments_dir))
+    run_fleet_and_print(None, tasks, None, port, run_dir, Path(deployments_dir), batch_size=batch_size)
     if url:
         click.echo(f"the dashboard keeps serving at {url} while the chain runs")
     click.echo(

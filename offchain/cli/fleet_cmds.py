@@ -30,6 +30,10 @@ def fleet_group() -> None:
     "--rpc-url", default=None, envvar="POQ_RPC_URL", help="Use this chain instead of a local anvil."
 )
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port of the local anvil.")
+@click.option("--batch-size", type=click.IntRange(1, 256), default=None,
+              help="Tasks per batch (default: the config's, 16).")
+@click.option("--transport", type=click.Choice(["ws", "http"]), default=None,
+              help="How agents get events: ws (subscriptions, the default) or http (polling).")
 @click.option(
     "--run-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -42,11 +46,16 @@ def fleet_run_cmd(
     tasks: int | None,
     rpc_url: str | None,
     port: int | None,
+    batch_size: int | None,
+    transport: str | None,
     run_dir: Path | None,
     deployments_dir: str,
 ) -> None:
-    """Deploy PoQ, run the fleet on real models for N tasks, print the on-chain balances."""
-    run_fleet_and_print(config_path, tasks, rpc_url, port, run_dir, Path(deployments_dir))
+    """Deploy PoQ, run the fleet on real models for N tasks in batches, print the on-chain balances.
+
+    Ctrl-C or SIGTERM stops every agent process; the chain keeps running."""
+    run_fleet_and_print(config_path, tasks, rpc_url, port, run_dir, Path(deployments_dir),
+                        batch_size=batch_size, transport=transport)
 
 
 def run_fleet_and_print(
@@ -56,11 +65,15 @@ def run_fleet_and_print(
     port: int | None,
     run_dir: Path | None,
     deployments_dir: Path,
+    *,
+    batch_size: int | None = None,
+    transport: str | None = None,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from offchain.chain.views import node_rows
     from offchain.cli.query_cmds import print_balances
+    from offchain.fleet.audit import audit
     from offchain.fleet.config import load_config
     from offchain.fleet.report import write_report
     from offchain.fleet.run import run_fleet
@@ -70,16 +83,22 @@ def run_fleet_and_print(
         overrides["rpc_url"] = rpc_url
     if port:
         overrides["port"] = port
+    if batch_size:
+        overrides["batch_size"] = batch_size
+    if transport:
+        overrides["transport"] = transport
     config = load_config(config_path, overrides)
     run_dir = run_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
     n_nodes = sum(s.count for s in config.inference) + sum(s.count for s in config.evaluators)
-    click.echo(f"fleet: {n_nodes} agents, K = {config.params['k']}, run dir {run_dir}")
+    click.echo(f"fleet: {n_nodes} agents, K = {config.params['k']}, batches of {config.batch_size} tasks, "
+               f"events over {config.transport}, run dir {run_dir}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns) as progress:
         result = run_fleet(config, run_dir, deployments_dir=deployments_dir, n_tasks=tasks, progress=progress)
     report = write_report(result)
     print_balances(result.client.address, node_rows(result.client))
+    click.echo(audit(result.client).summary())
     t = result.timings
     click.echo(
         f"{len(result.tasks)} tasks settled; agents ready in {t['agents_ready_s']:.0f} s, "

@@ -119,7 +119,10 @@ class _Ledger:
         if [int(q) for q in final["quality"]] != want.quality:
             self.report.mismatches.append(f"{where}: quality")
         if got_rewards != [r for row in want.rewards for r in row]:
-            self.report.mismatches.append(f"{where}: per-task rewards")
+            wanted = [r for row in want.rewards for r in row]
+            diff = next(i for i, (g, w) in enumerate(zip(got_rewards, wanted, strict=True)) if g != w)
+            self.report.mismatches.append(f"{where}: per-task rewards differ first at entry {diff}: "
+                                          f"{got_rewards[diff]} != {wanted[diff]} (costs {costs})")
         if (int(final["paid"]), int(final["refund"])) != (want.paid, want.refund):
             self.report.mismatches.append(f"{where}: paid/refund")
         by_account = {str(e.args["account"]): e.args for e in settlements}
@@ -143,10 +146,13 @@ def audit(client: PoQClient) -> AuditReport:
     events = PollingStream(client, client.manifest.block_number).read(0.0)
     by_tx: dict[bytes, list[Event]] = {}
     for event in events:
-        if event.name == "RewardsSettled":
-            by_tx.setdefault(event.tx_hash, []).append(event)
-    for event in events:
-        ledger.apply(event, by_tx.get(event.tx_hash, []))
+        by_tx.setdefault(event.tx_hash, []).append(event)
+    for tx_events in by_tx.values():  # dicts keep insertion order: transactions in chain order
+        # a finalize is checked against the state before its own transaction: it read every cost before
+        # settling anyone, so a suspension it caused (emitted before BatchFinalized) must not count yet
+        settled = [e for e in tx_events if e.name == "RewardsSettled"]
+        for event in sorted(tx_events, key=lambda e: e.name != "BatchFinalized"):
+            ledger.apply(event, settled)
     stakes, balances, escrow = client.call("accounting")
     ledger.report.accounted_wei = int(stakes) + int(balances) + int(escrow)
     ledger.report.balance_wei = client.balance_of(client.address)

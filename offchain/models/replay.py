@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from offchain.errors import ConfigError, DatasetError
 from offchain.models.evaluators import task_pair
 
 PREFIX = "replay:"
+PACED = "+paced"
 
 
 def text_key(*texts: str) -> str:
@@ -56,10 +58,17 @@ class ReplayGenerator:
 
     The chain assigns tasks at random, so a replayed node may get an input its model never answered
     in the logged run; it then replays the answer another model logged for that input (the chain's
-    work per round is the same, which is what replays measure).
+    work per round is the same, which is what replays measure). A model name ending in ``+paced``
+    (``replay:LOG#qwen2.5-coder-0.5b+paced``) takes the logged time to answer, so the chain measures
+    the logged model's cost rather than the replay's; ``+paced0.1`` a tenth of it.
     """
 
     def __init__(self, path: Path, model: str) -> None:
+        model, paced, factor = model.partition(PACED)
+        try:
+            self.pace = float(factor or 1) if paced else 0.0
+        except ValueError:
+            raise ConfigError(f"replay model {model}{PACED}{factor}: the pace must be a number") from None
         self.name = f"{PREFIX}{model}"
         self._rows = _load(path, model, "model")
         self._any_model = _load_all(path)
@@ -73,6 +82,8 @@ class ReplayGenerator:
             if row is None:
                 raise ConfigError(f"{self.name}: no logged output for this input")
             out.append(ReplayGeneration(str(row["output"]), float(row["latency_s"])))
+        if self.pace:
+            time.sleep(self.pace * sum(g.latency_s for g in out))
         return out
 
 

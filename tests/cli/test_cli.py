@@ -81,8 +81,9 @@ def test_deploy_then_read_params_balances_task_and_withdraw(anvil_chain: str, tm
     rows = {row["address"]: row for row in json.loads(out)["nodes"]}
     node_row = rows[result["node"]]
     assert node_row["jobs"] == 1 and node_row["role"] == "Inference"
-    assert node_row["balance_wei"] == result["settled"][result["node"]][1]
-    assert node_row["cumulative_reward"] == result["settled"][result["node"]][0] / 10**18
+    jobs, reward_wad, amount_wei = result["settled"][result["node"]]
+    assert node_row["balance_wei"] == amount_wei and jobs == 1
+    assert node_row["cumulative_reward"] == reward_wad / 10**18
 
     code, out = run("balances", "--rpc-url", anvil_chain, "--deployments", devnet_dir)
     assert code == 0 and "inference-0" in out and "evaluator-1" in out

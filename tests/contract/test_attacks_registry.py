@@ -336,9 +336,9 @@ def test_batch_module_called_directly_reverts(net: Any, poq_artifacts: Any) -> N
     module = client_for_contract(net, module_address, poq_artifacts.get("PoQBatchModule").abi, net.requester.account)
     batch_id, _ = net.open_batch()
     advance_time(net.w3, 1)
-    for name in ("draw", "settle"):
+    for name, *args in (("draw",), ("settle", [])):
         with pytest.raises(reverts.NotDelegated):
-            module.transact(name, batch_id)
+            module.transact(name, batch_id, *args)
     assert int(net.owner.call("drawnCount")) == 0
     assert net.w3.eth.get_balance(module_address) == 0
     net.draw(batch_id)  # through the PoQ contract's delegatecall it works

@@ -131,6 +131,7 @@ def test_exit_cannot_be_held_hostage(make_devnet: Any) -> None:
             net.answer(b, n)
         for e in record.evaluators:
             net.commit(b, e, [5_000] * len(record.seats_of(e)))
+        for e in record.evaluators:
             net.reveal(b, e)
         net.finalize(b, caller=node)
     node.transact("releaseStake")

@@ -1,4 +1,4 @@
-"""The same full round as the eth-tester lifecycle tests, on a real anvil node over JSON-RPC."""
+"""A whole batch on a real anvil node over JSON-RPC, settled exactly as offchain.protocol settles it."""
 
 from __future__ import annotations
 
@@ -6,41 +6,41 @@ from pathlib import Path
 
 import pytest
 
-from offchain.protocol import Params, settle_round, wad
+from offchain.protocol import Params, settle_batch
 
 pytestmark = pytest.mark.anvil
 
 
-def test_full_round_on_anvil_settles_exactly_as_the_protocol(anvil_chain: str, tmp_path: Path) -> None:
-    from deploy.devnet import Devnet
+def test_batch_on_anvil_settles_exactly_as_the_protocol(anvil_chain: str, tmp_path: Path) -> None:
+    from deploy.devnet import Devnet, advance_time
     from offchain.chain.connect import connect
 
-    net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, stake=5 * 10**18)
-    latencies = {c.sender: 1_000 * (i + 1) for i, c in enumerate(net.inference + net.evaluators)}
-    net.report_costs(latencies)
-
-    result = net.play_round([8_000, 6_500, 9_000], reference="Denver Broncos")
-
-    fee = int(net.owner.call("maxPayout"))
-    inference = [c.sender for c in net.inference]
-    evaluators = [c.sender for c in net.evaluators]
-
-    def cost(pool: list[str], address: str) -> int:
-        lo, hi = wad.cost_range([latencies[a] for a in pool])
-        return wad.normalized_cost(True, latencies[address], lo, hi)
-
-    expected = settle_round(
-        Params(), fee, [8_000, 6_500, 9_000], cost(inference, result["node"]),
-        [cost(evaluators, e) for e in result["evaluators"]],
-    )
-    assert result["settled"][result["node"]] == (expected.node_reward, expected.node_wei)
-    for seat, evaluator in enumerate(result["evaluators"]):
-        assert result["settled"][evaluator] == (expected.evaluator_rewards[seat], expected.evaluator_wei[seat])
+    net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, n_inference=3, stake=5 * 10**18)
+    batch_id, _ = net.open_batch([f"question {i}" for i in range(6)], ["Denver Broncos"] * 6)
+    drawn, _ = net.draw(batch_id)
+    for seconds, node in enumerate(drawn.nodes):  # each node answers a few seconds later: unequal costs
+        advance_time(net.w3, 2 + 3 * seconds)
+        net.answer(batch_id, node)
+    net.reveal_references(batch_id)
+    scores = {e: [8_000 - 500 * i + 100 * t for t, _ in drawn.seats_of(e)] for i, e in enumerate(drawn.evaluators)}
+    for evaluator, values in scores.items():
+        net.commit(batch_id, evaluator, values)
+    for evaluator in scores:
+        net.reveal(batch_id, evaluator)
+    costs = [int(net.owner.call("normalizedCost", a)) for a in drawn.participants]
+    fee = 6 * int(net.owner.call("maxPayout"))
+    expected = settle_batch(net.params, fee, drawn.tasks, [True] * len(drawn.participants),
+                            [scores.get(a) for a in drawn.participants], costs)
+    result = net.settlement(net.finalize(batch_id))
+    assert result["rewards"] == [r for row in expected.rewards for r in row]
+    for p, address in enumerate(drawn.participants):
+        party = expected.parties[p]
+        assert result["settled"][address] == (party.jobs, party.reward_wad, party.credit - party.debit)
     assert result["refund"] == expected.refund
-    # rewards are pull payments: the node withdraws exactly what was credited
-    node = net.client_for(result["node"])
+    # rewards are pull payments: a node withdraws exactly what was credited
+    node = net.client_for(drawn.nodes[0])
     credited = int(node.node(node.sender)["balance"])
-    assert credited == expected.node_wei
+    assert credited == expected.parties[0].credit
     before = node.balance_of(node.sender)
     receipt = node.transact("withdraw", credited)
     spent = int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
@@ -54,10 +54,10 @@ def test_revert_on_anvil_is_decoded_into_a_named_error(anvil_chain: str, tmp_pat
     from offchain.chain.connect import connect
 
     net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, n_evaluators=3)
-    task_id, _, _ = net.open_task(reference=None)
-    with pytest.raises(reverts.WrongPhase) as caught:
-        net.finalize(task_id)
-    assert caught.value.error_args == {"taskId": task_id, "expected": "Closed", "actual": "Open"}
+    batch_id, _ = net.open_batch(["q"], with_reference=False)
+    with pytest.raises(reverts.WrongStage) as caught:
+        net.requester.transact("finalize", batch_id, [])
+    assert caught.value.error_args == {"batchId": batch_id, "expected": "Closed", "actual": "Opened"}
 
 
 def test_revert_with_fixed_gas_is_decoded_from_the_failed_receipt(anvil_chain: str, tmp_path: Path) -> None:
@@ -66,6 +66,6 @@ def test_revert_with_fixed_gas_is_decoded_from_the_failed_receipt(anvil_chain: s
     from offchain.chain.connect import connect
 
     net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, fixed_gas=1_000_000)
-    with pytest.raises(reverts.UnknownTask) as caught:
-        net.finalize(42)
-    assert caught.value.error_args == {"taskId": 42}
+    with pytest.raises(reverts.UnknownBatch) as caught:
+        net.requester.transact("finalize", 42, [])
+    assert caught.value.error_args == {"batchId": 42}
