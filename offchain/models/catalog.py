@@ -104,27 +104,13 @@ BUILTIN_EVALUATORS: tuple[ModelSpec, ...] = (
 )
 
 PAPER_EVALUATORS: tuple[ModelSpec, ...] = (
-    ModelSpec(
-        name="ce-minilm-l6",
-        kind="cross-encoder",
-        hub_id="cross-encoder/ms-marco-MiniLM-L-6-v2",
-        pool=PAPER,
-        default_range=(-11.0, 11.0),
-        description="CE-MiniLM: ms-marco-MiniLM-L-6-v2 cross-encoder, relevance logit (paper pool)",
-    ),
-    ModelSpec(
-        name="ce-deberta",
-        kind="cross-encoder",
-        hub_id="cross-encoder/nli-deberta-v3-small",
-        pool=PAPER,
-        score_label="entailment",
-        description="CE-DeBERTa: nli-deberta-v3-small cross-encoder, entailment probability (paper pool)",
-    ),
-    ModelSpec(
-        name="sts-distilroberta",
-        kind="bi-encoder",
-        hub_id="sentence-transformers/stsb-distilroberta-base-v2",
-        pool=PAPER,
-        description="STS-DistilRoBERTa: stsb-distilroberta-base-v2 bi-encoder, cosine similarity (paper pool)",
-    ),
+    ModelSpec("ce-minilm-l6", "cross-encoder", hub_id="cross-encoder/ms-marco-MiniLM-L-6-v2", pool=PAPER,
+              default_range=(-11.0, 11.0),
+              description="CE-MiniLM: ms-marco-MiniLM-L-6-v2 cross-encoder, relevance logit (paper pool)"),
+    ModelSpec("ce-deberta", "cross-encoder", hub_id="cross-encoder/nli-deberta-v3-small", pool=PAPER,
+              score_label="entailment",
+              description="CE-DeBERTa: nli-deberta-v3-small cross-encoder, entailment probability (paper pool)"),
+    ModelSpec("sts-distilroberta", "bi-encoder", hub_id="sentence-transformers/stsb-distilroberta-base-v2",
+              pool=PAPER,
+              description="STS-DistilRoBERTa: stsb-distilroberta-base-v2 bi-encoder, cosine similarity (paper pool)"),
 )
