@@ -27,6 +27,7 @@ abstract contract PoQSettlement is PoQPools {
         int256 rewardWad;
         uint256 credit; // wei to the balance
         uint256 debit; // wei from the stake
+        uint16[] scores; // an evaluator's revealed scores in seat order (copied once from the calldata)
     }
 
     /// @dev A task's revealed seats in seat order, and the scratch its consensus sorts; allocated once per
@@ -61,7 +62,7 @@ abstract contract PoQSettlement is PoQPools {
                 expiredMask |= 1 << t;
                 _expireTask(lane, parties, rewards, t * (1 + K));
             } else {
-                _revealedSeats(lane, parties, revealed, b.inferenceCount, seats);
+                _revealedSeats(lane, parties, seats);
                 quality[t] = _settleTask(lane, parties, seats, rewards, t * (1 + K));
             }
         }
@@ -136,14 +137,8 @@ abstract contract PoQSettlement is PoQPools {
         }
     }
 
-    /// @dev Fills `seats` with a task's revealed seats (scores from the calldata, in seat order).
-    function _revealedSeats(
-        uint256 lane,
-        Party[] memory parties,
-        uint16[][] calldata revealed,
-        uint256 inferenceCount,
-        Seats memory seats
-    ) internal pure {
+    /// @dev Fills `seats` with a task's revealed seats, in seat order.
+    function _revealedSeats(uint256 lane, Party[] memory parties, Seats memory seats) internal pure {
         (uint256[] memory scores, uint256[] memory weights, uint256[] memory who) =
             (seats.scores, seats.weights, seats.parties);
         uint256 k = who.length; // the scratch keeps its capacity K in `parties`
@@ -157,7 +152,7 @@ abstract contract PoQSettlement is PoQPools {
             Party memory party = parties[e];
             uint256 index = party.cursor++;
             if (party.flags & Packing.REVEALED == 0) continue;
-            (scores[n], weights[n], who[n]) = (revealed[e - inferenceCount][index], party.weight, e);
+            (scores[n], weights[n], who[n]) = (party.scores[index], party.weight, e);
             ++n;
         }
         seats.count = n;
@@ -170,6 +165,7 @@ abstract contract PoQSettlement is PoQPools {
     /// @dev The consensus center num/den of a task's revealed scores (the scores stay in seat order).
     function _center(Seats memory seats) internal view returns (uint256 num, uint256 den) {
         if (AGGREGATION == Consensus.TRUST) return Consensus.weightedCenter(seats.scores, seats.weights);
+        if (AGGREGATION == Consensus.MEAN) return Consensus.center(seats.scores, Consensus.MEAN); // no sort
         uint256[] memory sorted = seats.sorted;
         uint256 n = seats.count;
         for (uint256 i; i < n; ++i) {
@@ -238,6 +234,7 @@ abstract contract PoQSettlement is PoQPools {
             ? scores.length == party.items && keccak256(abi.encode(scores)) == _scoreCommitments[batchId][p]
             : scores.length == 0;
         if (!matches) revert RevealedScoresMismatch(batchId, party.account);
+        party.scores = scores;
     }
 
     /// @dev Writes each participant once: balance, stake (debits go to the treasury), trust, pool status.

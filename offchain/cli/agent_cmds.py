@@ -52,6 +52,8 @@ def agent_group() -> None:
 @click.option("--strategy", default=None,
               help="Evaluator: score adversarially, e.g. boost:b=3, noise:sigma=2, sabotage:b=4, "
               "intermittent:p=0.3,inner=boost:b=3 (robustness studies).")
+@click.option("--device", default=None, help="Where in-process models run: auto | cpu | cuda[:N] "
+              "[default: env POQ_DEVICE, else auto: CUDA when present].")
 @click.option("--for", "seconds", type=float, default=None, help="Stop after this many seconds.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every action.")
 def agent_run_cmd(
@@ -71,13 +73,18 @@ def agent_run_cmd(
     max_in_flight: int,
     declare_latency_us: int | None,
     strategy: str | None,
+    device: str | None,
     seconds: float | None,
     verbose: bool,
 ) -> None:
     """Watch the chain and act each round until stopped (Ctrl-C or SIGTERM)."""
+    import os
     import time
 
     from offchain.agents.runner import AgentConfig, run_agent
+
+    if device:
+        os.environ["POQ_DEVICE"] = device  # read by offchain.models when the model loads
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(message)s"

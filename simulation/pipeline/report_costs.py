@@ -85,12 +85,15 @@ def _per_task(inputs: SimInputs, config: SimConfig, claimed: RuleComparison) -> 
     before_m = floats.evaluator_reward(config.alpha_m, config.beta_m, 0.0, evaluator.cost_truthful)
     after_m = floats.evaluator_reward(config.alpha_m, config.beta_m, 0.0, evaluator.cost_lying)
     honest = [c for c in claimed.honest if c.role == "inference"]
-    fastest = min(honest, key=lambda c: float(inputs.node_latency_ms[inputs.nodes.index(c.name)]))
-    return (f"Per task under the old rule: {node.name}'s R_F = αF Q − βF C at Q = {TASK_Q:g} goes from "
+    text = (f"Per task under the old rule: {node.name}'s R_F = αF Q − βF C at Q = {TASK_Q:g} goes from "
             f"{before_f:.2f} to {after_f:.2f} ({_pct(before_f, after_f)}), and {evaluator.name}'s R_M = αM (1 − d) "
-            f"− βM C at d = 0 from {before_m:.2f} to {after_m:.2f} ({_pct(before_m, after_m)}). The lie moves the "
-            f"bottom of the range to 1 µs, so the fastest honest inference node, {fastest.name}, goes from C = "
-            f"{fastest.cost_truthful:.2f} to {fastest.cost_lying:.2f}: the liar's gain is the honest nodes' loss.")
+            f"− βM C at d = 0 from {before_m:.2f} to {after_m:.2f} ({_pct(before_m, after_m)}).")
+    if not honest:  # a run with a single generator: nobody else's cost moves
+        return text
+    fastest = min(honest, key=lambda c: float(inputs.node_latency_ms[inputs.nodes.index(c.name)]))
+    return (f"{text} The lie moves the bottom of the range to 1 µs, so the fastest honest inference node, "
+            f"{fastest.name}, goes from C = {fastest.cost_truthful:.2f} to {fastest.cost_lying:.2f}: the liar's "
+            "gain is the honest nodes' loss.")
 
 
 def _node_rows(inputs: SimInputs, claimed: RuleComparison, measured: RuleComparison,

@@ -65,7 +65,8 @@ def test_demo_goes_on_without_the_dashboard_when_its_port_is_taken(tmp_path: Pat
     from tests.conftest import free_port
 
     fleets: list[tuple[object, ...]] = []
-    monkeypatch.setattr(fleet_cmds, "run_fleet_and_print", lambda *args: fleets.append(args))  # no models here
+    # no models here: the demo's fleet is replaced
+    monkeypatch.setattr(fleet_cmds, "run_fleet_and_print", lambda *args, **kwargs: fleets.append(args))
     monkeypatch.chdir(tmp_path)
     port = str(free_port())
     with socket.socket() as taken:

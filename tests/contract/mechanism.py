@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from deploy.deployer import deploy_contract
-from deploy.devnet import FUNDING_WEI, Devnet, advance_time, now
-from offchain.chain.accounts import dev_account, fund_accounts
+from deploy.devnet import Devnet, advance_time, now
 from offchain.chain.client import PoQClient
 from offchain.protocol import WAD, commitments
+from tests.contract.helpers import client_for_contract, stranger
 
 COSTS = Path(__file__).resolve().parents[2] / "docs" / "results" / "run-400" / "costs.json"
-ATTACKER_KEY = 70  # dev keys from here on are never used by a Devnet built with first_key=0
 
 
 def run400_latencies() -> tuple[dict[str, float], dict[str, float]]:
@@ -23,25 +21,11 @@ def run400_latencies() -> tuple[dict[str, float], dict[str, float]]:
     return dict(data["inference"]), dict(data["evaluator"])
 
 
-def funded(net: Devnet, index: int) -> PoQClient:
-    """A funded key (attacker or newcomer) that is not one of the devnet's actors."""
-    account = dev_account(ATTACKER_KEY + index)
-    fund_accounts(net.w3, [account.address], FUNDING_WEI)
-    return net.owner.with_account(account)
-
-
-def on_contract(net: Devnet, address: str, abi: list[dict[str, Any]], account: Any) -> PoQClient:
-    """A client on an attacker contract; PoQ's custom errors bubbling through it are decoded."""
-    errors = [e for e in net.owner.manifest.abi if e.get("type") == "error"]
-    manifest = replace(net.owner.manifest, address=address, abi=[*abi, *errors])
-    return PoQClient(net.w3, manifest, account)
-
-
 def deploy_attacker(net: Devnet, artifacts: Any, name: str, *args: Any, index: int = 0) -> PoQClient:
-    owner = funded(net, index)
+    owner = stranger(net, index)
     artifact = artifacts.get(name)
     address, _ = deploy_contract(net.w3, owner.account, artifact, *args)
-    return on_contract(net, address, artifact.abi, owner.account)
+    return client_for_contract(net, address, artifact.abi, owner.account)
 
 
 def declare(net: Devnet, node: PoQClient, latency_us: int) -> None:

@@ -14,7 +14,7 @@ from offchain.chain import reverts
 from offchain.protocol import WAD, Params
 from offchain.protocol.draw import inclusion
 from offchain.protocol.types import Role, Status
-from tests.contract.mechanism import funded
+from tests.contract.helpers import stranger as funded
 
 ETH = 10**18
 
