@@ -17,7 +17,10 @@ abstract contract PoQDraw is PoQPools {
     /// @dev IProofOfQuality.draw. Runs in the PoQ contract's storage.
     function _draw(uint256 batchId) internal {
         Batch storage b = _batch(batchId);
-        if (b.stage != Stage.Opened) revert WrongStage(batchId, Stage.Opened, b.stage);
+        if (b.stage != Stage.Opened) {
+            (Stage stage,,) = _stage(b); // the clock never moves a batch out of Opened, but later stages it does
+            revert WrongStage(batchId, Stage.Opened, stage);
+        }
         if (batchId != _drawnCount + 1) revert DrawOutOfOrder(batchId, _drawnCount + 1);
         if (block.number <= b.drawBlock) revert DrawTooEarly(batchId, b.drawBlock);
         bytes32 seed = _randomness(batchId, b.drawBlock);
