@@ -109,7 +109,7 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: 
     model = load_model(config.role, model_name)
     _warm_up(config.role, model, state)
     if not registered:
-        client.transact("register", ROLES[config.role], _public_name(model_name), value=stake)
+        client.transact("register", ROLES[config.role], public_name(model_name), value=stake)
         log.info("registered %s as %s node %s", client.sender, config.role, model_name)
     if config.role == "inference":
         from offchain.agents.inference import InferenceAgent
@@ -120,7 +120,7 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: 
     return EvaluatorAgent(client, state, model, strategy=strategy, **_loop_options(config))
 
 
-def _public_name(model: str) -> str:
+def public_name(model: str) -> str:
     """The model name registered on chain: an endpoint's URL (and any key in it) stays private."""
     return model.split("@", 1)[0] if model.startswith("openai:") else model
 

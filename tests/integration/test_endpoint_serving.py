@@ -138,6 +138,7 @@ def test_live_fleet_settles_an_openai_nodes_tasks_with_rewards(endpoint: str, an
     """The endpoint node is the fleet's only inference node (so every task is its own, whatever the draws);
     one MiniLM evaluator at K = 1 scores it; every task settles and pays the node. Reads the public fleet API
     (load_config, run_fleet, node_rows) only."""
+    from offchain.agents.runner import public_name
     from offchain.chain.views import node_rows
     from offchain.fleet.config import load_config
     from offchain.fleet.run import run_fleet
@@ -161,5 +162,6 @@ def test_live_fleet_settles_an_openai_nodes_tasks_with_rewards(endpoint: str, an
     for row in node_rows(result.client):
         print(f"  {row.role:<9} {row.model[:40]:<40} jobs {row.jobs} reward {row.cumulative_reward:+.4f} "
               f"balance {row.balance_wei / 1e18:.6f} ETH")
-    assert node.model == endpoint and node.jobs == 3
+    # the chain learns the model's name, never the operator's URL
+    assert node.model == public_name(endpoint) and "@" not in node.model and node.jobs == 3
     assert node.cumulative_reward > 0 and node.cumulative_wei > 0 and node.balance_wei > 0
