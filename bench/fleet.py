@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from deploy.localchain import chain_down  # noqa: E402
 from offchain.data import load  # noqa: E402
 from offchain.fleet.audit import audit  # noqa: E402
 from offchain.fleet.config import FleetConfig, NodeSpec, load_config  # noqa: E402
@@ -73,6 +74,13 @@ def main() -> None:
         return (records * (n // len(records) + 1))[:n]
 
     print(f"anvil, 3 replaying inference nodes + 3 replaying evaluators, K = 3; work dir {work}")
+    try:
+        _runs(args, work, repeat)
+    finally:  # the runs share one anvil on the port; leave none behind
+        chain_down(args.port)
+
+
+def _runs(args: argparse.Namespace, work: Path, repeat: Any) -> None:
     for transport in ("http", "ws"):
         config = replay_config(work, args.port, transport, args.batch_size, args.in_flight)
         run(f"replay, events over {transport}", config, repeat(args.tasks), work, check=True)
