@@ -21,6 +21,16 @@ def eth_text(wei: int) -> str:
     return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
 
 
+def eth_rounded(wei: int, places: int = 6) -> str:
+    """Wei as ETH rounded half up (on the magnitude) to `places` decimals, for reading: "0.050427".
+    The dashboard rounds the same way (`ethShown` in its script) and keeps `eth_text` in the title."""
+    step = 10 ** (18 - places)
+    units = (abs(int(wei)) + step // 2) // step
+    whole, fraction = divmod(units, 10**places)
+    sign = "-" if wei < 0 and units else ""
+    return f"{sign}{whole}.{fraction:0{places}d}"
+
+
 def param_text(name: str, value: object) -> str:
     """A deployment parameter as a person reads it: "0.5" (WAD), "mean", "0.01 ETH", "600 s"."""
     if not isinstance(value, int) or isinstance(value, bool):

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from offchain.protocol import Params
+from offchain.protocol.display import eth_rounded
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -109,13 +110,20 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT_S) -
 
 
 def shown_balances(driver: Any) -> dict[str, int]:
-    """address -> the balance its row shows, back in wei (the page prints exact decimal ETH). Read in
-    one script, so a redraw between two element lookups cannot leave a stale element behind."""
+    """address -> the balance its row holds, back in wei: the exact decimal ETH in the cell's title,
+    after checking that the text shown is that amount rounded to 6 places. Read in one script, so a
+    redraw between two element lookups cannot leave a stale element behind."""
     cells = driver.execute_script(
         "return [...document.querySelectorAll('#nodes tbody tr[data-address]')]"
-        ".map(row => [row.dataset.address, row.querySelector('td.balance').textContent]);"
+        ".map(row => { const cell = row.querySelector('td.balance');"
+        " return [row.dataset.address, cell.title, cell.textContent]; });"
     )
-    return {address: int(Decimal(text).scaleb(18)) for address, text in cells}
+    balances = {}
+    for address, title, text in cells:
+        wei = int(Decimal(title.removesuffix(" ETH")).scaleb(18))
+        assert text == eth_rounded(wei), f"{address}: shows {text}, holds {title}"
+        balances[address] = wei
+    return balances
 
 
 def shown(driver: Any, selector: str) -> list[str]:

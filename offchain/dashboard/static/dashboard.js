@@ -33,6 +33,21 @@
     return value == null ? "–" : (value >= 0 ? "+" : "") + Number(value).toFixed(digits);
   }
 
+  // An exact decimal ETH string from the server, rounded half up to 6 places for reading; the exact
+  // value goes in the cell's title. BigInt, because a Number cannot hold 18 decimals.
+  function ethShown(exact) {
+    const negative = exact.startsWith("-");
+    const [whole, fraction = ""] = exact.replace("-", "").split(".");
+    const step = 10n ** 12n;
+    const micro = (BigInt(whole + fraction.padEnd(18, "0")) + step / 2n) / step;
+    const digits = micro.toString().padStart(7, "0");
+    return (negative && micro !== 0n ? "-" : "") + digits.slice(0, -6) + "." + digits.slice(-6);
+  }
+
+  function ethCell(className, exact) {
+    return el("td", { className: "num " + className, title: exact + " ETH" }, ethShown(exact));
+  }
+
   function replaceRows(tbody, rows) {
     tbody.replaceChildren(...rows);
   }
@@ -66,8 +81,8 @@
       el("td", { className: "role" }, n.role),
       el("td", { className: "model" }, n.model),
       el("td", { className: "node-status" }, n.status),
-      el("td", { className: "num stake" }, n.stake_eth),
-      el("td", { className: "num balance" }, n.balance_eth),
+      ethCell("stake", n.stake_eth),
+      ethCell("balance", n.balance_eth),
       el("td", { className: "num units" }, n.units),
       el("td", { className: "num" }, signed(n.cumulative_reward, 3)),
       el("td", { className: "num" }, signed(n.average_reward, 3)),
@@ -97,7 +112,7 @@
                   ["slashed to the treasury, all time", a.slashed_eth], ["refunded to requesters, all time", a.refunded_eth]];
     replaceRows(document.querySelector("#accounting tbody"), rows.map(([name, value, title]) =>
       el("tr", { className: name === "difference" ? (value === "0" ? "ok" : "bad") : (name.includes("all time") ? "history" : ""), title: title || "" },
-        el("th", {}, name), el("td", { className: "num" }, value + " ETH"))));
+        el("th", {}, name), el("td", { className: "num", title: value + " ETH" }, (name === "difference" ? value : ethShown(value)) + " ETH"))));
   }
 
   function renderTasks(snap) {
@@ -192,7 +207,7 @@
       el("span", {}, "node ", task.node ? el("b", { title: task.node.address }, task.node.label) : el("b", {}, "not drawn yet")),
       task.expired ? el("span", {}, "Q ", el("b", { id: "task-quality", className: "expired" }, "expired: the node never answered"))
                    : el("span", {}, "Q ", el("b", { id: "task-quality" }, num(task.quality, 4))),
-      el("span", {}, "fee ", el("b", {}, task.fee_eth + " ETH")),
+      el("span", {}, "fee ", el("b", { title: task.fee_eth + " ETH" }, ethShown(task.fee_eth) + " ETH")),
       el("span", {}, "kind ", el("b", {}, task.kind)),
     );
     ["input", "output", "reference"].forEach((key) => {
@@ -204,7 +219,7 @@
     replaceRows(document.querySelector("#panel tbody"), task.panel.map((seat) =>
       el("tr", {}, el("td", { title: seat.address }, seat.label), el("td", {}, seat.state), el("td", { className: "num" }, num(seat.score, 3)))));
     replaceRows(document.querySelector("#rewards tbody"), task.rewards.length ? task.rewards.map((r) =>
-      el("tr", {}, el("td", { title: r.address }, r.label), el("td", { className: "num" }, signed(r.reward, 4)), el("td", { className: "num" }, r.eth)))
+      el("tr", {}, el("td", { title: r.address }, r.label), el("td", { className: "num" }, signed(r.reward, 4)), ethCell("", r.eth)))
       : [el("tr", {}, el("td", { colspan: 3, className: "note" }, "credited when the batch is finalized"))]);
     document.body.dataset.stage = task.stage;
   }
