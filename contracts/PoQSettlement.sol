@@ -6,7 +6,6 @@ import {Consensus} from "./libraries/Consensus.sol";
 import {Packing} from "./libraries/Packing.sol";
 import {Rewards} from "./libraries/Rewards.sol";
 import {Trust} from "./libraries/Trust.sol";
-import {MAX_K} from "./libraries/Wad.sol";
 
 /// @title PoQSettlement: finalize a batch, every task by Eqs. 1-5 exactly as a round of its own
 /// @notice Tasks settle in order, each by the paper's equations with the costs and trust weights read

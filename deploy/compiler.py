@@ -23,7 +23,7 @@ import solcx
 from solcx.exceptions import SolcError
 
 from deploy._files import atomic_write_text, default_cache_dir
-from offchain.errors import CompilationError, ConfigError, UnknownNameError
+from offchain.errors import CompilationError, ConfigError, UnknownNameError, one_line
 
 SHIM = Path(__file__).resolve().with_name("solcjs_shim.js")
 EVM_VERSION = "cancun"
@@ -165,7 +165,7 @@ def compiler_version(solc_binary: Path, cache_dir: Path | None = None) -> str:
         raise ConfigError(f"cannot run the Solidity compiler {solc_binary}: {exc}") from None
     match = _VERSION_RE.search(proc.stdout)
     if proc.returncode != 0 or match is None:
-        reason = _first_line(proc.stderr) or _first_line(proc.stdout) or f"exit {proc.returncode}"
+        reason = one_line(proc.stderr, 500) or one_line(proc.stdout, 500) or f"exit {proc.returncode}"
         raise ConfigError(f"{solc_binary} --version failed: {reason}")
     version = "".join(match.groups())
     table[key] = version
@@ -280,19 +280,15 @@ def _compilation_error(exc: SolcError) -> CompilationError:
     """One line: the first error's headline and its location, plus how many more there are."""
     errors = [e for e in (exc.error_dict or []) if e.get("severity") == "error"]
     if not errors:  # the compiler process itself failed
-        reason = _first_line(exc.stderr_data or "") or _first_line(exc.message)
+        reason = one_line(exc.stderr_data or "", 500) or one_line(exc.message, 500)
         return CompilationError(f"the Solidity compiler failed: {reason}")
     first = errors[0]
     formatted = str(first.get("formattedMessage") or first.get("message", ""))
-    headline = _first_line(formatted)
+    headline = one_line(formatted, 500)
     location = re.search(r"-->\s*(\S+?):?\s*$", formatted, re.MULTILINE)
     where = f" ({location.group(1)})" if location else ""
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return CompilationError(f"{headline}{where}{more}", errors)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _read_json(path: Path) -> Any:

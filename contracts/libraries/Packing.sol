@@ -14,7 +14,6 @@ import {MAX_K} from "./Wad.sol";
 library Packing {
     uint256 internal constant TASKS_PER_WORD = 8;
     uint256 internal constant PARTICIPANTS_PER_WORD = 4;
-    uint256 internal constant SCORES_PER_WORD = 16;
     uint256 internal constant EMPTY = 0xFF;
 
     uint8 internal constant ANSWERED = 1;

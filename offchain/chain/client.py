@@ -156,7 +156,10 @@ class PoQClient:
         return receipt
 
     def explain_failure(self, tx_hash: bytes, block_number: int) -> Exception:
-        """Replay a reverted transaction as a call on the state before its block to decode why."""
+        """Replay a reverted transaction as a call to decode why. First at its own block, whose number
+        and clock the transaction saw (a revert such as DrawTooEarly or a deadline's WrongStage depends
+        on them; on an automining chain the state is the one it met, but for the sender's gas); then on
+        the state before its block, which is what a block holding several transactions needs."""
         tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
         call = {
             "from": tx["from"],
@@ -165,12 +168,13 @@ class PoQClient:
             "value": tx["value"],
             "gas": tx["gas"],
         }
-        try:
-            self.w3.eth.call(call, block_identifier=max(0, block_number - 1))  # type: ignore[arg-type]
-        except Exception as exc:
-            decoded = self._decode(exc)
-            if not isinstance(decoded, TransactionFailed):
-                return decoded
+        for block in (block_number, max(0, block_number - 1)):
+            try:
+                self.w3.eth.call(call, block_identifier=block)  # type: ignore[arg-type]
+            except Exception as exc:
+                decoded = self._decode(exc)
+                if not isinstance(decoded, TransactionFailed):
+                    return decoded
         return TransactionFailed(f"transaction 0x{tx_hash.hex()} reverted in block {block_number}")
 
     def mine_block(self) -> None:

@@ -78,7 +78,7 @@ def simulate_cmd() -> None:
     type=click.Choice(TRUST_RULES),
     default="published",
     show_default=True,
-    help="Trust weight update: the paper's (saturates at w_max) or robust (median-centerd, decaying).",
+    help="Trust weight update: the paper's (saturates at w_max) or robust (median-centered, decaying).",
 )
 @click.option("--cost-rule", type=click.Choice(COST_RULES), default="claimed", show_default=True,
               help="Where C comes from: each node's latency report (the old contract) or the contract's clock (now).")
@@ -139,7 +139,12 @@ def run_cmd(
                                "checked against offchain.protocol by tests/contract/test_differential.py")
     inputs = load_inputs(run_dir, scores_path=scores_path, costs_path=costs_path)
     names = {*inputs.nodes, *inputs.evaluators}
-    costs = CostConfig(rule=cost_rule, liars=tuple(parse_liar(spec, names) for spec in liars),
+    parsed = tuple(parse_liar(spec, names) for spec in liars)
+    repeated = sorted({liar.name for liar in parsed if sum(x.name == liar.name for x in parsed) > 1})
+    if repeated:
+        raise click.BadParameter(f"{repeated[0]!r} is given more than once; give each node one claim",
+                                 param_hint="'--liar'")
+    costs = CostConfig(rule=cost_rule, liars=parsed,
                        inclusion_delay_s=inclusion_delay, batch_size=batch_size, smoothing=cost_smoothing)
     config = SimConfig(
         rounds=rounds,

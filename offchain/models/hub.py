@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from offchain.errors import ConfigError
+from offchain.errors import ConfigError, one_line
 
 PROBE_TIMEOUT_S = 10.0
 ALWAYS = ("*.json", "*.txt", "*.model", "*.jinja", "*.tiktoken", "1_Pooling/*", "2_Normalize/*")
@@ -102,5 +102,5 @@ def snapshot(hub_id: str, name: str | None = None, *, api: Any = None) -> Path:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
+    line = one_line(str(exc), 160)
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__

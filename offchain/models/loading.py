@@ -58,9 +58,6 @@ def load_generator(text: str, *, source: str | None = None, device: str | None =
         generator.check()
         return generator
     spec = spec_for(ref, "generator")
-    if spec.factory is not None:
-        return spec.factory(spec, source=source or source_for(ref), device=device, decoding=decoding,
-                            progress=progress)
     from offchain.models.generators import Generator
 
     return Generator.load(spec, source=source or source_for(ref), device=device, decoding=decoding,
@@ -77,8 +74,6 @@ def load_evaluator(text: str, *, source: str | None = None, device: str | None =
         return ReplayEvaluator(Path(ref.target), str(ref.member))
     spec = spec_for(ref, "evaluator")
     options: dict[str, Any] = {"device": device, "batch_size": batch_size, "progress": progress, "backend": backend}
-    if spec.factory is not None:
-        return spec.factory(spec, source=source or source_for(ref), **options)
     if spec.kind == "composite":
         return _composite(spec, **options)
     return evaluator_from_spec(spec, source=source or source_for(ref), **options)

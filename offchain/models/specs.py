@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 ModelKind = Literal["generator", "bi-encoder", "cross-encoder", "composite"]
 MODEL_KINDS: tuple[str, ...] = ("generator", "bi-encoder", "cross-encoder", "composite")
@@ -44,8 +43,6 @@ class ModelSpec:
     score_label: str | None = None
     """Cross-encoders with several output labels (NLI): the label whose probability is the score,
     e.g. ``entailment``; None: the single logit."""
-    factory: Callable[..., Any] | None = None
-    """Optional custom loader ``factory(spec, **kwargs)``; None uses the built-in one for the kind."""
     requires: tuple[str, ...] = ()
     """Other registered models this one loads (a composite evaluator's parts)."""
     description: str = ""

@@ -45,10 +45,6 @@ class Stage(_Labeled):
     CLOSED = 6  # ready to finalize
     FINALIZED = 7  # settled
 
-    @property
-    def label(self) -> str:
-        return self.name.capitalize()
-
 
 # A batch's participant flags (libraries/Packing.sol)
 ANSWERED, COMMITTED, REVEALED = 1, 2, 4

@@ -128,6 +128,17 @@ def test_bad_liar_is_a_one_line_error(tmp_path: Path, spec: str, message: str) -
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
 
+def test_a_node_given_twice_as_liar_is_a_usage_error(tmp_path: Path) -> None:
+    """Two claims for one node used to run with the last and show the first: now a usage error."""
+    run_dir = write_run(tmp_path / "run", n_records=2)
+    result = CliRunner().invoke(cli, ["simulate", str(run_dir), "--liar", "llama:5", "--liar", "sts",
+                                      "--liar", "llama:7"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert errors == ["Error: Invalid value for '--liar': 'llama' is given more than once; give each node one "
+                      "claim"], result.output
+
+
 def test_simulate_sweep_writes_the_grid_table_and_figures(tmp_path: Path) -> None:
     run_dir = write_run(tmp_path / "run", n_records=4)
     out = tmp_path / "sweep"

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from deploy.deployer import deploy_poq
 from deploy.devnet import advance_time
 from offchain.chain import reverts
+from offchain.chain.batches import revealed_scores
 from offchain.protocol import commitments, wad
 from offchain.protocol.types import COMMITTED, REVEALED
 from tests.contract.helpers import (
@@ -216,6 +217,37 @@ def test_reveal_after_deadline_reverts_and_late_evaluator_is_slashed(net: Any) -
     assert result["settled"][panel[2]] == (1, -net.params.slashPenalty, slash) == (1, -net.params.slashPenalty,
                                                                                    -(10**16))
     assert stake(net, panel[2]) == STAKE + slash
+
+
+def test_finalize_with_other_scores_than_revealed_reverts_and_pays_nothing(net: Any) -> None:
+    """finalize takes the revealed scores as calldata: a finalizer (here the silent evaluator itself)
+    that passes scores for a seat that never revealed, to escape its slash, or moves a revealed score,
+    to move Q, is refused; the honest call then settles the batch with the silent seat slashed."""
+    batch_id, panel = _committed_batch(net, [7_000, 7_000, 7_000])
+    net.reveal(batch_id, panel[0])
+    net.reveal(batch_id, panel[1])
+    advance_time(net.w3, net.params.revealWindow + 1)
+    silent = net.client_for(panel[2])
+    honest = revealed_scores(net.owner, batch_id)
+    seat = {address: i for i, address in enumerate(net.draws[batch_id].evaluators)}  # finalize's order
+    assert honest[seat[panel[2]]] == []
+    balances = {a: (stake(net, a), balance(net, a)) for a in panel}
+
+    erased = [list(s) for s in honest]
+    erased[seat[panel[2]]] = [7_000]  # as if the silent seat had revealed
+    with pytest.raises(reverts.RevealedScoresMismatch) as err:
+        silent.transact("finalize", batch_id, erased)
+    assert err.value.error_args == {"batchId": batch_id, "evaluator": panel[2]}
+    moved = [list(s) for s in honest]
+    moved[seat[panel[0]]] = [10_000]  # a revealed score, changed
+    with pytest.raises(reverts.RevealedScoresMismatch) as err:
+        silent.transact("finalize", batch_id, moved)
+    assert err.value.error_args == {"batchId": batch_id, "evaluator": panel[0]}
+    assert stage(net, batch_id) == "Closed"
+    assert {a: (stake(net, a), balance(net, a)) for a in panel} == balances
+
+    result = net.settlement(net.finalize(batch_id, silent))
+    assert result["settled"][panel[2]][1] == -net.params.slashPenalty
 
 
 def test_double_commit_reverts_and_first_commitment_stands(net: Any) -> None:

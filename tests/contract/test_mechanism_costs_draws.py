@@ -139,7 +139,8 @@ def test_reverting_requester_cannot_choose_its_node(make_devnet: Any, poq_artifa
                 requester.transact("drawFor", batch_id, task_id, wanted)
                 got += 1
                 break
-            except Exception:  # noqa: BLE001 - Rerouted: the draw was not the wanted node
+            except ContractRevert as miss:  # only Rerouted (the draw was not the wanted node) is expected
+                assert miss.error_name == "Rerouted", miss
                 continue
         if int(net.owner.call("drawnCount")) < batch_id:
             net.draw(batch_id)  # an honest party draws: the same node the attacker saw

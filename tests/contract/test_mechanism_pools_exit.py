@@ -143,26 +143,35 @@ def test_exit_cannot_be_held_hostage(make_devnet: Any) -> None:
 
 def test_trust_whitewash_and_farming_do_not_pay(make_devnet: Any) -> None:
     """aggregation = trust: two colluding evaluators always score 10 (a colluding requester opens the
-    batches); three honest ones score 5. Fair stake-weighted panels decide who sits together."""
-    params = Params(k=3, aggregation=3, maxBatchSize=16)
+    batches); three honest ones score 5. Fair stake-weighted panels decide who sits together.
+
+    The panels come from block hashes, so they differ run to run and the weights are a random walk:
+    a colluder seated beside the other gains (x1.08), beside two honest ones loses (x0.83), even odds,
+    so it drifts down while an honest node drifts up. The claim checked is the drift's, on the means
+    over 256 tasks: in 10,000 replays of this game (bench/trust_farming.py, offchain.protocol's draw
+    and trust update) the colluders' mean weight ended below the honest mean every time. Each colluder
+    below every honest node, after 48 tasks, fails in 21 % (an honest node can sit at the floor too),
+    which is what this test asserted until a CI run drew such panels."""
+    params = Params(k=3, aggregation=3, maxBatchSize=64)
     net = make_devnet(params, n_inference=2, n_evaluators=5, stake=5 * ETH, fixed_gas=30_000_000)
     colluders = {c.sender for c in net.evaluators[:2]}
 
     def score(_t: int, _j: int, evaluator: str) -> int:
         return 10_000 if evaluator in colluders else 5_000
 
-    for _ in range(3):
-        net.play_batch(16, score, with_reference=False)
+    for _ in range(4):
+        net.play_batch(64, score, with_reference=False)
     weights = {e.sender: int(net.owner.node(e.sender)["trustWeight"]) for e in net.evaluators}
     honest = [w for a, w in weights.items() if a not in colluders]
-    assert all(weights[c] < min(honest) for c in colluders)  # farming with fair panels loses weight
+    # farming with fair panels loses weight: 2 colluders' mean against 3 honest nodes' mean, exactly
+    assert 3 * sum(weights[c] for c in colluders) < 2 * sum(honest)
     assert all(weights[c] < params.trustMax for c in colluders)
     # whitewash: a fresh key starts at the floor, so leaving a fallen key for a new one gains nothing
     fresh = funded(net, 0)
     fresh.transact("register", Role.EVALUATOR, "fresh", value=5 * ETH)
     assert int(net.owner.node(fresh.sender)["trustWeight"]) == params.trustMin <= min(weights.values())
     print(f"\ntrust farming: colluders {sorted(round(weights[c] / WAD, 3) for c in colluders)} vs honest "
-          f"{sorted(round(w / WAD, 3) for w in honest)} after 48 tasks; a fresh key starts at "
+          f"{sorted(round(w / WAD, 3) for w in honest)} after 256 tasks; a fresh key starts at "
           f"{params.trustMin / WAD:.1f} (trustMin); the old contract: colluders at trustMax in 5 rounds")
 
 

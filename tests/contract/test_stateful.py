@@ -381,7 +381,7 @@ def test_draw_of_a_drawn_batch_reports_the_stage_stageOf_reports(make_devnet: An
     """Found by the machine above: every call that needs a stage reverts WrongStage with the batch's
     stage as `_stage` derives it from the clock (the one stageOf shows), except `draw`, which reports
     the stored one (PoQDraw._draw: `b.stage`). A batch drawn and left unanswered past its answer
-    window is Closed, yet draw() says it is still Answering. Red until PoQDraw reads `_stage(b)`."""
+    window is Closed, and draw() must say so, not Answering (fixed: PoQDraw reads `_stage(b)`)."""
     from deploy.devnet import advance_time
 
     params = Params(k=1, answerWindow=60)

@@ -69,3 +69,36 @@ def test_revert_with_fixed_gas_is_decoded_from_the_failed_receipt(anvil_chain: s
     with pytest.raises(reverts.UnknownBatch) as caught:
         net.requester.transact("finalize", 42, [])
     assert caught.value.error_args == {"batchId": 42}
+
+
+def test_amounts_beyond_88_bits_revert_instead_of_being_cut(anvil_chain: str, tmp_path: Path) -> None:
+    """Stakes, top-ups and fees live in 88-bit fields. A whale's 2^88 wei, cast without the check, would
+    be stored as 0 (a stake or fee of nothing, the ETH stranded beside the books): each is refused with
+    its amount, and nothing moves. On anvil, because only anvil_setBalance funds that much ETH."""
+    from deploy.devnet import Devnet
+    from offchain.chain import reverts
+    from offchain.chain.accounts import dev_account, fund_accounts
+    from offchain.chain.connect import connect
+    from offchain.protocol.types import Role
+
+    net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, n_inference=1, n_evaluators=3)
+    huge = 2**88
+    whale = net.owner.with_account(dev_account(40))
+    node = net.inference[0]
+    fund_accounts(net.w3, [whale.sender, node.sender, net.requester.sender], 2 * huge)
+    books = (net.owner.call("accounting"), net.owner.balance_of(net.owner.address))
+    node_stake = int(net.owner.node(node.sender)["stake"])
+
+    with pytest.raises(reverts.AmountTooLarge) as caught:
+        whale.transact("register", Role.INFERENCE, "whale", value=huge)
+    assert caught.value.error_args == {"amount": huge}
+    with pytest.raises(reverts.AmountTooLarge) as caught:
+        node.transact("addStake", value=huge)
+    assert caught.value.error_args == {"amount": node_stake + huge}
+    with pytest.raises(reverts.AmountTooLarge) as caught:
+        net.open_batch(["q"], fee=huge)
+    assert caught.value.error_args == {"amount": huge}
+
+    assert (net.owner.call("accounting"), net.owner.balance_of(net.owner.address)) == books
+    assert int(net.owner.node(node.sender)["stake"]) == node_stake
+    assert int(net.owner.node(whale.sender)["status"]) == 0  # never registered
