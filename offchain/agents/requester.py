@@ -29,7 +29,8 @@ log = logging.getLogger("poq.agent")
 
 
 class RequesterAgent(Agent):
-    """Batch states: opened → referenced → settled (with each task's outcome stored)."""
+    """Batch states: opened → settled (with each task's outcome stored). Whether a batch's references
+    are revealed is the contract's stage, not a state of ours."""
 
     role = "requester"
 
@@ -66,7 +67,7 @@ class RequesterAgent(Agent):
         return sorted(out, key=lambda row: row[0])
 
     def done(self) -> bool:
-        return (self.opened_count >= len(self.records) and not self.state.batches("opened", "referenced")
+        return (self.opened_count >= len(self.records) and not self.state.batches("opened")
                 and not self._pending_opens() and self.tx.pending == 0)
 
     def busy(self) -> bool:
@@ -84,7 +85,7 @@ class RequesterAgent(Agent):
             entry = json.loads(pending)
             self.state.add_if_new(int(args["batchId"]), "opened", first_task_id=int(args["firstTaskId"]), **entry)
             self.state.delete_meta(key)
-        elif event.name == "BatchFinalized" and self.state.status(int(args["batchId"])) in ("opened", "referenced"):
+        elif event.name == "BatchFinalized" and self.state.status(int(args["batchId"])) == "opened":
             self._settle(int(args["batchId"]), args)
         elif event.name == "BatchDrawn":
             self._drawing.discard(int(args["batchId"]))
@@ -94,18 +95,18 @@ class RequesterAgent(Agent):
     def work(self) -> None:
         self._open_more()
         self._draw_due()
-        for batch_id, status, data in self.state.batches("opened", "referenced"):
+        for batch_id, _, data in self.state.batches("opened"):
             if self.tx.in_flight(("revealReferences", batch_id)) or self.tx.in_flight(("finalize", batch_id)):
                 continue
             stage = self.stage(batch_id)
-            if stage == Stage.REFERENCING and status == "opened":
+            if stage == Stage.REFERENCING:
                 self.send("revealReferences", batch_id, data["references"], bytes.fromhex(data["salt"]),
                           batch_id=batch_id)
             elif stage == Stage.CLOSED:  # the contract kept the revealed scores' hashes: pass the scores
                 self.send("finalize", batch_id, revealed_scores(self.client, batch_id), batch_id=batch_id)
 
     def _open_more(self) -> None:
-        in_flight = self.state.count("opened", "referenced") + len(self._pending_opens())
+        in_flight = self.state.count("opened") + len(self._pending_opens())
         while self.opened_count < len(self.records) and in_flight < self.max_in_flight:
             chunk = self.records[self.opened_count : self.opened_count + self.batch_size]
             try:
@@ -187,7 +188,7 @@ class RequesterAgent(Agent):
 
     def reconcile(self) -> None:
         """After a restart: batches whose BatchFinalized fell before the cursor are read from the logs."""
-        for batch_id, _, _ in self.state.batches("opened", "referenced"):
+        for batch_id, _, _ in self.state.batches("opened"):
             try:
                 stage = self.stage(batch_id)
             except ChainError:

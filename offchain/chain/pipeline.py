@@ -77,13 +77,3 @@ class TxPipeline:
                 error = self.client.explain_failure(tx_hash, int(receipt["blockNumber"]))
             done.append(Outcome(sent, receipt, error))
         return done
-
-    def drain(self, timeout: float = 30.0) -> list[Outcome]:
-        """Wait until every sent transaction has an outcome (or `timeout` passes)."""
-        outcomes: list[Outcome] = []
-        deadline = time.monotonic() + timeout
-        while self._pending and time.monotonic() < deadline:
-            outcomes += self.collect()
-            if self._pending:
-                time.sleep(0.005)
-        return outcomes

@@ -90,11 +90,6 @@ class ChainSource:
             return False
         return True
 
-    def head(self) -> int:
-        """The chain's latest block number (raises PoQError when the chain does not answer)."""
-        with self._lock:
-            return self._head(self.connection()[0])
-
     def _head(self, client: PoQClient) -> int:
         try:
             return int(client.w3.eth.block_number)

@@ -8,7 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from offchain.chain.batches import BatchRecord, batch_record, task_record
+from offchain.chain.batches import BATCH_EVENTS, task_record
+from offchain.chain.history import EventLog
 from offchain.chain.views import NodeRow, node_rows
 from offchain.fleet.run import FleetResult
 from offchain.models.replay import text_key
@@ -23,17 +24,15 @@ def write_report(result: FleetResult) -> Path:
     model_of = {row.address: row.model for row in rows}
     latency_of = {row.address: (row.latency_ms or 0.0) / 1000 for row in rows}
     latencies = _answer_latencies(run_dir)
-    k = int(client.params()["k"])
+    # every batch's record in one pass over the logs, not a read per batch and event
+    log = EventLog(client, ("BatchOpened", *BATCH_EVENTS))
+    log.refresh(int(client.w3.eth.block_number))
     tasks, generations, scores = [], [], []
-    records: dict[int, BatchRecord | None] = {}
     for task_id, _, data in result.tasks:
         batch_id = int(data["batch_id"])
-        if batch_id not in records:
-            records[batch_id] = batch_record(client, batch_id)
-        record = records[batch_id]
-        assert record is not None
+        record = log.batches[batch_id]
         index = int(data["task_id"]) - record.first_task_id
-        story = task_record(record, index, k)
+        story = task_record(record, index, log.k)
         node = str(story["node"])
         if story["output"] is not None:
             generations.append({"model": model_of.get(node, node), "key": text_key(story["input"]),
