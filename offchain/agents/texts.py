@@ -55,6 +55,9 @@ class InputCache:
     def drop(self, batch_id: int) -> None:
         self._inputs.pop(batch_id, None)
 
+    def holds(self, batch_id: int) -> bool:
+        return batch_id in self._inputs
+
     def get(self, batch_id: int) -> tuple[list[int], list[str]]:
         if batch_id not in self._inputs:  # after a restart: read the batch's opening again
             (opened,) = self.client.events("BatchOpened", from_block=self.client.manifest.block_number,
@@ -74,9 +77,13 @@ class BatchTexts:
         self._drawn: dict[int, tuple[list[str], list[tuple[int, tuple[int, ...]]]]] = {}
         self._outputs: dict[int, dict[int, str]] = {}
         self._references: dict[int, list[str]] = {}
+        # batches forgotten (not ours, or done with): their later events are skipped, not read back
+        self._forgotten: set[int] = set()
 
     def on_event(self, event: Event) -> None:
         batch_id = int(event.args["batchId"]) if "batchId" in event.args else None
+        if batch_id in self._forgotten:
+            return
         if event.name == "BatchOpened":
             self.inputs.add(event)
         elif event.name == "BatchDrawn" and batch_id is not None:
@@ -91,10 +98,17 @@ class BatchTexts:
         for table in (self._drawn, self._outputs, self._references):
             table.pop(batch_id, None)
         self.inputs.drop(batch_id)
+        self._forgotten.add(batch_id)
+
+    def holds(self, batch_id: int) -> bool:
+        """Whether any text of the batch is kept."""
+        tables = (self._drawn, self._outputs, self._references)
+        return self.inputs.holds(batch_id) or any(batch_id in table for table in tables)
 
     def items(self, batch_id: int, seats: list[tuple[int, int]]) -> list[dict[str, Any] | None]:
         """One scoring item per seat (None for a task its node never answered): the task kind, input,
         output and, once revealed, the reference."""
+        self._forgotten.discard(batch_id)
         if batch_id not in self._drawn:
             self._reload(batch_id)
         kinds, inputs = self.inputs.get(batch_id)
