@@ -69,68 +69,30 @@ class EventLog:
             apply_event(record, event, self.k)
 
 
-@dataclass(frozen=True)
-class Settlement:
-    """One RewardsSettled event: a participant's summed reward for its jobs in one batch (negative:
+def points_by_account(log: EventLog, name: str, account_arg: str, value_arg: str) -> dict[str, list[tuple[int, int]]]:
+    """account -> [(block, value)] of every `name` event read so far, in chain order, where the account
+    and the value are the event's arguments `account_arg` and `value_arg` (RewardsSettled: account,
+    rewardWad; TrustUpdated: evaluator, weight)."""
+    points: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for event in log.of(name):
+        points[str(event["args"][account_arg])].append((int(event["blockNumber"]), int(event["args"][value_arg])))
+    return dict(points)
+
+
+def cumulative_rewards(log: EventLog) -> dict[str, list[tuple[int, int]]]:
+    """account -> [(block, cumulative reward WAD after that block)], one point per block it was paid in
+    (a RewardsSettled event is a participant's summed reward for its jobs in one batch; negative:
     debited from its stake to the treasury)."""
-
-    block: int
-    batch_id: int
-    account: str
-    jobs: int
-    reward_wad: int
-    amount_wei: int
-
-
-@dataclass(frozen=True)
-class TrustPoint:
-    """An evaluator's trust weight after a batch's trust-weighted tasks (one TrustUpdated event)."""
-
-    block: int
-    batch_id: int
-    evaluator: str
-    weight_wad: int
-
-
-def settlements(log: EventLog) -> list[Settlement]:
-    """Every RewardsSettled event read so far, in chain order."""
-    return [
-        Settlement(
-            block=int(e["blockNumber"]),
-            batch_id=int(e["args"]["batchId"]),
-            account=str(e["args"]["account"]),
-            jobs=int(e["args"]["jobs"]),
-            reward_wad=int(e["args"]["rewardWad"]),
-            amount_wei=int(e["args"]["amountWei"]),
-        )
-        for e in log.of("RewardsSettled")
-    ]
-
-
-def cumulative_rewards(rows: list[Settlement]) -> dict[str, list[tuple[int, int]]]:
-    """account -> [(block, cumulative reward WAD after that block)], one point per block it was paid in."""
-    series: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for row in rows:
-        points = series[row.account]
-        total = (points[-1][1] if points else 0) + row.reward_wad
-        if points and points[-1][0] == row.block:
-            points[-1] = (row.block, total)
-        else:
-            points.append((row.block, total))
-    return dict(series)
-
-
-def trust_updates(log: EventLog) -> list[TrustPoint]:
-    """Every TrustUpdated event read so far, in chain order (empty unless trust weighting is on)."""
-    return [
-        TrustPoint(
-            block=int(e["blockNumber"]),
-            batch_id=int(e["args"]["batchId"]),
-            evaluator=str(e["args"]["evaluator"]),
-            weight_wad=int(e["args"]["weight"]),
-        )
-        for e in log.of("TrustUpdated")
-    ]
+    series: dict[str, list[tuple[int, int]]] = {}
+    for account, rewards in points_by_account(log, "RewardsSettled", "account", "rewardWad").items():
+        points = series[account] = []
+        for block, reward in rewards:
+            total = (points[-1][1] if points else 0) + reward
+            if points and points[-1][0] == block:
+                points[-1] = (block, total)
+            else:
+                points.append((block, total))
+    return series
 
 
 def batch_stages(client: PoQClient, log: EventLog, block: int) -> dict[int, Stage]:

@@ -21,8 +21,7 @@ from offchain.chain.history import (
     batch_stages,
     contract_accounting,
     cumulative_rewards,
-    settlements,
-    trust_updates,
+    points_by_account,
 )
 from offchain.chain.manifest import manifest_path
 from offchain.chain.views import node_rows, task_story, totals_of
@@ -223,6 +222,8 @@ def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any
         for row in rows
     ]
     deployed = client.manifest.block_number
+    # the plots start where the work does: the blocks of deploying and registering are flat lines
+    since = min((record.opened_block for record in log.batches.values()), default=deployed)
     accounting = contract_accounting(client, log, head).as_dict()
     return {
         "status": "live",
@@ -238,9 +239,9 @@ def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any
         "tasks": _latest_tasks(log, stages, labels),
         "task_count": sum(record.size for record in log.batches.values()),
         "batch_count": len(log.batches),
-        "reward_history": _reward_history(log, labels, deployed, head),
+        "reward_history": _reward_history(log, labels, since, head),
         "reward_vs_cost": _reward_vs_cost(nodes),
-        "trust_history": _trust_history(log, nodes, params, deployed, head),
+        "trust_history": _trust_history(log, nodes, params, since, head),
         "params": _params_table(params),
         "accounting": {
             key.replace("_wei", "_eth"): eth_text(value) if key.endswith("_wei") else value
@@ -296,9 +297,9 @@ def _task_row(task: dict[str, Any], record: BatchRecord, stage: Stage, labels: d
 
 
 def _reward_history(log: EventLog, labels: dict[str, str], start: int, head: int) -> list[dict[str, Any]]:
-    """Per node, cumulative reward (reward units) after each batch it was settled in, from 0 at the
-    deployment to its latest value at `head` (steps, so every line reaches the present)."""
-    series = cumulative_rewards(settlements(log))
+    """Per node, cumulative reward (reward units) after each batch it was settled in, from 0 at `start`
+    (the first batch's opening) to its latest value at `head` (steps, so every line reaches the present)."""
+    series = cumulative_rewards(log)
     out = []
     for address, label in labels.items():
         points = [[start, 0.0], *([block, total / WAD] for block, total in series.get(address, []))]
@@ -332,9 +333,8 @@ def _trust_history(
     deployment does not weight by trust."""
     if AGGREGATIONS[params["aggregation"]] != "trust":
         return None
-    updates: dict[str, list[list[float]]] = {}
-    for point in trust_updates(log):
-        updates.setdefault(point.evaluator, []).append([point.block, point.weight_wad / WAD])
+    updates = {evaluator: [[block, weight / WAD] for block, weight in points]
+               for evaluator, points in points_by_account(log, "TrustUpdated", "evaluator", "weight").items()}
     out = []
     for node in nodes:
         if node["role"] != Role.EVALUATOR.label:

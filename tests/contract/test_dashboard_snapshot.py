@@ -127,9 +127,11 @@ def test_latest_tasks_show_node_panel_scores_quality_and_rewards(played: Played)
 def test_reward_history_climbs_to_each_nodes_cumulative_reward(played: Played) -> None:
     snap = snapshot_of(played.net)
     by_address = {n["address"]: n for n in snap["nodes"]}
+    first_opened = int(played.net.owner.events("BatchOpened")[0]["blockNumber"])
+    assert first_opened > snap["contract"]["deployed_block"]
     for series in snap["reward_history"]:
         blocks = [block for block, _ in series["points"]]
-        assert blocks == sorted(blocks)
+        assert blocks == sorted(blocks) and blocks[0] == first_opened  # the plot starts with the work
         assert series["points"][0][1] == 0.0
         total = by_address[series["address"]]["cumulative_reward"]
         assert series["points"][-1] == [snap["block"], pytest.approx(total)]
@@ -177,14 +179,14 @@ def test_trust_history_only_when_the_deployment_weights_by_trust(make_devnet: An
 
 
 def test_event_log_reads_each_block_once(make_devnet: Any) -> None:
-    from offchain.chain.history import EventLog, settlements
+    from offchain.chain.history import EventLog
 
     played = play_all(make_devnet(stake=5 * 10**18))  # its own chain: this test moves it on
     log = EventLog(played.net.owner)
     log.refresh(played.net.w3.eth.block_number)
-    before = len(settlements(log))
+    before = len(log.of("RewardsSettled"))
     log.refresh(played.net.w3.eth.block_number)  # nothing new: nothing added
-    assert len(settlements(log)) == before
+    assert len(log.of("RewardsSettled")) == before
     assert len(log.batches) == 5
     net = played.net
     net.answer(played.answering, net.draws[played.answering].node_of(0))
@@ -193,7 +195,7 @@ def test_event_log_reads_each_block_once(make_devnet: Any) -> None:
     net.draw(played.opened)  # draws go in order: the opened batch first
     result = net.play_batch(1, 5_000)
     log.refresh(net.w3.eth.block_number)
-    assert len(settlements(log)) == before + len(result["settled"])
+    assert len(log.of("RewardsSettled")) == before + len(result["settled"])
 
 
 def test_task_page_has_the_texts_and_an_unknown_task_is_none(played: Played) -> None:
