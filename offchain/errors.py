@@ -119,6 +119,12 @@ def one_line(exc: BaseException | str, limit: int = 200) -> str:
     return "" if isinstance(exc, str) else type(exc).__name__
 
 
+def named_line(exc: BaseException, limit: int = 160) -> str:
+    """`Type: first line of its message`, or the type alone for an empty message."""
+    line = one_line(str(exc), limit)
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+
+
 def _show(value: object) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from offchain.errors import PoQError
+from offchain.errors import PoQError, named_line, one_line
 from offchain.models.generators import DecodingConfig, Generation
 from offchain.models.prompts import QA, PromptRecord, clip_chars, user_message
 
@@ -130,14 +130,9 @@ class EndpointClient:
             raise EndpointTimeout(self.url, self.timeout_s, attempts) from None
         except openai.APIConnectionError as exc:
             cause = exc.__cause__ or exc.__context__
-            raise EndpointUnreachable(self.url, attempts, _short(cause) if cause else "") from None
+            raise EndpointUnreachable(self.url, attempts, named_line(cause, 120) if cause else "") from None
         except openai.APIStatusError as exc:
             raise EndpointRejected(self.url, exc.status_code, _detail(exc)) from None
-
-
-def _short(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:120]}" if lines else type(exc).__name__
 
 
 def _detail(exc: Any) -> str:
@@ -146,8 +141,8 @@ def _detail(exc: Any) -> str:
         inner = body.get("error", body)
         text = inner.get("message") or inner.get("detail") if isinstance(inner, dict) else inner
         if text:
-            return str(text).splitlines()[0][:200]
-    return str(getattr(exc, "message", exc)).splitlines()[0][:200]
+            return one_line(str(text))
+    return one_line(str(getattr(exc, "message", exc)))  # "" for an empty message, not an IndexError
 
 
 class EndpointGenerator:

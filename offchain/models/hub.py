@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from offchain.errors import ConfigError, one_line
+from offchain.errors import ConfigError, named_line
 
 PROBE_TIMEOUT_S = 10.0
 ALWAYS = ("*.json", "*.txt", "*.model", "*.jinja", "*.tiktoken", "1_Pooling/*", "2_Normalize/*")
@@ -90,17 +90,12 @@ def snapshot(hub_id: str, name: str | None = None, *, api: Any = None) -> Path:
     except RepositoryNotFoundError:
         raise HubModelRefused(label, hub_id, "no such repository (or a private one: set HF_TOKEN)") from None
     except HfHubHTTPError as exc:
-        raise HubModelRefused(label, hub_id, _first_line(exc)) from None
+        raise HubModelRefused(label, hub_id, named_line(exc)) from None
     except Exception as exc:  # any transport failure (DNS, refused, timeout) means unreachable
-        raise HubModelUnavailable(label, hub_id, _first_line(exc)) from None
+        raise HubModelUnavailable(label, hub_id, named_line(exc)) from None
     files = [s.rfilename for s in info.siblings or []]
     try:
         return Path(snapshot_download(hub_id, allow_patterns=download_patterns(files), ignore_patterns=list(SKIP),
                                       endpoint=api.endpoint))
     except Exception as exc:  # a download cut off half-way: same advice
-        raise HubModelUnavailable(label, hub_id, _first_line(exc)) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    line = one_line(str(exc), 160)
-    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+        raise HubModelUnavailable(label, hub_id, named_line(exc)) from None

@@ -1,5 +1,6 @@
 """One-line errors at the network edges: an uncached hub model offline or unreachable, an endpoint that is
-down or never answers. The failures are real (closed ports, a socket that never replies), not mocks."""
+down or never answers. The failures are real (closed ports, a socket that never replies), not mocks;
+the last test feeds the message helpers plain values."""
 
 from __future__ import annotations
 
@@ -72,3 +73,17 @@ def test_an_endpoint_that_never_answers_times_out_with_a_named_error(silent_serv
     with pytest.raises(EndpointTimeout, match=rf"the endpoint at {silent_server} did not answer within 0.5 s in 1 "
                                               "attempts"):
         client.chat("m", "hi", max_tokens=4)
+
+
+def test_an_endpoint_error_without_a_message_is_named_not_an_index_error() -> None:
+    """A server's refusal with an empty message, or a connection error with no text, still gives a
+    line: the endpoint's helpers used to take `splitlines()[0]`, an IndexError on an empty message."""
+    from types import SimpleNamespace
+
+    from offchain.errors import named_line
+    from offchain.models.endpoint import _detail
+
+    assert _detail(SimpleNamespace(body=None, message="")) == ""
+    assert _detail(SimpleNamespace(body={"error": {"message": "model not loaded\n  at ..."}})) == "model not loaded"
+    assert named_line(ConnectionRefusedError()) == "ConnectionRefusedError"
+    assert named_line(OSError("\n  [Errno 111] refused\nmore")) == "OSError: [Errno 111] refused"
