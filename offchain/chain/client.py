@@ -36,6 +36,7 @@ class PoQClient:
         self._nonce: int | None = None
         self._chain_id = manifest.chain_id
         self._fees: dict[str, int] | None = None
+        self._params: dict[str, int] | None = None
         # eth-tester cannot estimate on "pending"; it mines every transaction at once anyway
         self._estimate_block = None if isinstance(w3.provider, EthereumTesterProvider) else "pending"
         # A fixed gas limit skips estimation (one RPC round trip and one EVM run per transaction);
@@ -94,9 +95,13 @@ class PoQClient:
             raise self._decode(exc) from None
 
     def params(self) -> dict[str, int]:
-        values = self.call("params")
-        names = [c["name"] for c in self._function_abi("params")["outputs"][0]["components"]]
-        return dict(zip(names, values, strict=True))
+        """The deployment's parameters: immutable in the contract, so read once per client (the
+        dashboard and every agent ask for them often)."""
+        if self._params is None:
+            values = self.call("params")
+            names = [c["name"] for c in self._function_abi("params")["outputs"][0]["components"]]
+            self._params = dict(zip(names, values, strict=True))
+        return dict(self._params)
 
     def node(self, address: str) -> dict[str, Any]:
         return self._as_dict("getNode", self.call("getNode", Web3.to_checksum_address(address)))
