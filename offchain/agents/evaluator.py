@@ -21,7 +21,7 @@ from offchain.chain.client import PoQClient
 from offchain.chain.events import Event
 from offchain.chain.pipeline import Outcome
 from offchain.protocol import commitments
-from offchain.protocol.draw import decode_seats
+from offchain.protocol.draw import decode_seats, seats_of
 from offchain.protocol.types import COMMITTED, REVEALED, Stage, to_score_units
 
 log = logging.getLogger("poq.agent")
@@ -64,8 +64,7 @@ class EvaluatorAgent(Agent):
             self.texts.forget(batch_id)
             return
         me = participants.index(self.me.lower())
-        seats = [(t, j) for t, (_, panel) in enumerate(decode_seats(event.args["seats"], self.k))
-                 for j, p in enumerate(panel) if p == me]
+        seats = seats_of(decode_seats(event.args["seats"], self.k), me)
         self.state.add_if_new(batch_id, "selected", seats=seats)
 
     def work(self) -> None:

@@ -17,7 +17,7 @@ from offchain.agents.texts import InputCache, prompt_record
 from offchain.chain.client import PoQClient
 from offchain.chain.events import Event
 from offchain.chain.pipeline import Outcome
-from offchain.protocol.draw import decode_seats
+from offchain.protocol.draw import decode_seats, tasks_of
 from offchain.protocol.types import ANSWERED, Stage
 
 log = logging.getLogger("poq.agent")
@@ -48,7 +48,7 @@ class InferenceAgent(Agent):
                 self.inputs.drop(batch_id)
                 return
             me = participants.index(self.me.lower())
-            mine = [t for t, (node, _) in enumerate(decode_seats(event.args["seats"], self.k)) if node == me]
+            mine = tasks_of(decode_seats(event.args["seats"], self.k), me)
             self.state.add_if_new(batch_id, "drawn", tasks=mine)
 
     def work(self) -> None:

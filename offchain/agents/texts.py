@@ -13,7 +13,7 @@ from typing import Any
 from offchain.chain.client import PoQClient
 from offchain.chain.events import Event
 from offchain.data import split_qa_input
-from offchain.protocol.draw import decode_seats
+from offchain.protocol.draw import decode_seats, tasks_of
 
 TASK_KINDS = ("extractive_qa", "summarization")  # index = the contract's task kind
 
@@ -128,7 +128,7 @@ class BatchTexts:
             self._reload(batch_id)
         participants, tasks = self._drawn[batch_id]
         me = [p.lower() for p in participants].index(node.lower())
-        mine = [t for t, (n, _) in enumerate(tasks) if n == me]
+        mine = tasks_of(tasks, me)
         self._outputs.setdefault(batch_id, {}).update(zip(mine, (str(o) for o in outputs), strict=False))
 
     def _reload(self, batch_id: int) -> None:

@@ -4,18 +4,18 @@ The contract stores only what settlement reads and frees even that at finalize; 
 references, the draw, revealed scores and each task's settlement are in its events. `batch_record`
 gathers one batch's events into a `BatchRecord`; `task_record` picks one task out of it. The fold
 itself (`opened_record`, then `apply_event` per later event in chain order) also serves readers that
-hold the logs already, such as the dashboard's incremental event log (offchain.chain.history).
+hold the logs already: the dashboard's incremental event log (offchain.chain.history) and the fleet's
+audit (offchain.fleet.audit).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from web3.types import EventData
-
 from offchain.chain.client import PoQClient
-from offchain.protocol.draw import decode_seats
+from offchain.protocol.draw import decode_seats, seats_of, tasks_of
 
 # A batch's events after BatchOpened, in the order its stages emit them.
 BATCH_EVENTS = ("DrawRearmed", "BatchDrawn", "AnswersSubmitted", "ReferencesRevealed", "ScoresCommitted",
@@ -58,14 +58,18 @@ class BatchRecord:
     def panel_of(self, index: int) -> list[str]:
         return [self.participants[p] for p in self.tasks[index][1]] if self.tasks else []
 
+    def index_of(self, address: str) -> int:
+        """The address's participant index (-1 when it is not one)."""
+        lowered = [a.lower() for a in self.participants]
+        return lowered.index(address.lower()) if address.lower() in lowered else -1
+
     def tasks_of(self, node: str) -> list[int]:
         """A node's task indices, in the order its outputs are submitted."""
-        return [t for t in range(len(self.tasks)) if (self.node_of(t) or "").lower() == node.lower()]
+        return tasks_of(self.tasks, self.index_of(node))
 
     def seats_of(self, evaluator: str) -> list[tuple[int, int]]:
         """An evaluator's (task index, seat) pairs, in the order its scores are committed."""
-        return [(t, j) for t in range(len(self.tasks)) for j, e in enumerate(self.panel_of(t))
-                if e.lower() == evaluator.lower()]
+        return seats_of(self.tasks, self.index_of(evaluator))
 
     def seat_score(self, index: int, seat: int) -> int | None:
         evaluator = self.panel_of(index)[seat]
@@ -81,17 +85,16 @@ def batch_record(client: PoQClient, batch_id: int) -> BatchRecord | None:
     opened = client.events("BatchOpened", from_block=start, batchId=batch_id)
     if not opened:
         return None
-    record = opened_record(opened[0])
+    record = opened_record(opened[0]["args"], int(opened[0]["blockNumber"]))
     k = int(client.params()["k"])
     for name in BATCH_EVENTS:
         for event in client.events(name, from_block=record.opened_block, batchId=batch_id):
-            apply_event(record, event, k)
+            apply_event(record, name, event["args"], int(event["blockNumber"]), k)
     return record
 
 
-def opened_record(event: EventData) -> BatchRecord:
-    """A batch's record as its BatchOpened event starts it."""
-    args = event["args"]
+def opened_record(args: Mapping[str, Any], block: int) -> BatchRecord:
+    """A batch's record as its BatchOpened event (arguments `args`, in `block`) starts it."""
     return BatchRecord(
         batch_id=int(args["batchId"]),
         requester=str(args["requester"]),
@@ -100,14 +103,13 @@ def opened_record(event: EventData) -> BatchRecord:
         kinds=[int(k) for k in args["kinds"]],
         inputs=[str(t) for t in args["inputs"]],
         draw_block=int(args["drawBlock"]),
-        opened_block=int(event["blockNumber"]),
+        opened_block=block,
     )
 
 
-def apply_event(record: BatchRecord, event: EventData, k: int) -> None:
-    """Fold one of the batch's later events (BATCH_EVENTS) into its record; events must come in chain
-    order (answers after the draw). Other events are ignored."""
-    name, args, block = str(event["event"]), event["args"], int(event["blockNumber"])
+def apply_event(record: BatchRecord, name: str, args: Mapping[str, Any], block: int, k: int) -> None:
+    """Fold one of the batch's later events (BATCH_EVENTS: `name`, its arguments, its block) into its
+    record; events must come in chain order (answers after the draw). Other events are ignored."""
     if name == "DrawRearmed":
         record.draw_block = int(args["drawBlock"])
     elif name == "BatchDrawn":

@@ -63,10 +63,10 @@ class EventLog:
 
     def _fold(self, name: str, event: EventData) -> None:
         if name == "BatchOpened":
-            opened = opened_record(event)
+            opened = opened_record(event["args"], int(event["blockNumber"]))
             self.batches[opened.batch_id] = opened
         elif name in BATCH_EVENTS and (record := self.batches.get(int(event["args"]["batchId"]))) is not None:
-            apply_event(record, event, self.k)
+            apply_event(record, name, event["args"], int(event["blockNumber"]), self.k)
 
 
 def points_by_account(log: EventLog, name: str, account_arg: str, value_arg: str) -> dict[str, list[tuple[int, int]]]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from offchain.chain.batches import BatchRecord, apply_event, opened_record
 from offchain.chain.client import PoQClient
 from offchain.chain.events import Event, PollingStream
 from offchain.protocol import Params, settle_batch, wad
-from offchain.protocol.draw import decode_seats
 from offchain.protocol.types import Role
 
 
@@ -27,16 +27,6 @@ class _Node:
     cost_us: int = 0
     measured: bool = False
     trust: int | None = None
-
-
-@dataclass
-class _Batch:
-    fee: int
-    participants: list[str] = field(default_factory=list)
-    inference_count: int = 0
-    tasks: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
-    answered: set[str] = field(default_factory=set)
-    scores: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,7 +53,7 @@ class _Ledger:
     def __init__(self, params: Params) -> None:
         self.params = params
         self.nodes: dict[str, _Node] = {}
-        self.batches: dict[int, _Batch] = {}
+        self.batches: dict[int, BatchRecord] = {}  # open batches, folded as offchain.chain.batches does
         self.report = AuditReport()
 
     def node(self, address: str) -> _Node:
@@ -87,18 +77,11 @@ class _Ledger:
             n = self.node(str(a["node"]))
             n.cost_us, n.measured = int(a["costUs"]), True
         elif name == "BatchOpened":
-            self.batches[int(a["batchId"])] = _Batch(fee=int(a["fee"]))
-        elif name == "BatchDrawn":
-            b = self.batches[int(a["batchId"])]
-            b.participants = [str(p) for p in a["participants"]]
-            b.inference_count = int(a["inferenceCount"])
-            b.tasks = decode_seats(a["seats"], self.params.k)
-        elif name == "AnswersSubmitted":
-            self.batches[int(a["batchId"])].answered.add(str(a["node"]))
-        elif name == "ScoresRevealed":
-            self.batches[int(a["batchId"])].scores[str(a["evaluator"])] = [int(s) for s in a["scores"]]
+            self.batches[int(a["batchId"])] = opened_record(a, event.block)
         elif name == "BatchFinalized":
             self._check(int(a["batchId"]), a, settlements)
+        elif name in ("BatchDrawn", "AnswersSubmitted", "ScoresRevealed"):  # what settlement reads
+            apply_event(self.batches[int(a["batchId"])], name, a, event.block, self.params.k)
 
     def _cost(self, address: str) -> int:
         node = self.node(address)

@@ -143,3 +143,13 @@ def decode_seats(words: Sequence[int], k: int, size: int | None = None) -> list[
     else:
         lanes = lanes[:size]
     return [(lane & 0xFF, tuple((lane >> (8 * (j + 1))) & 0xFF for j in range(k))) for lane in lanes]
+
+
+def tasks_of(tasks: Sequence[tuple[int, tuple[int, ...]]], participant: int) -> list[int]:
+    """A node participant's task indices, in the order its outputs are submitted."""
+    return [t for t, (node, _) in enumerate(tasks) if node == participant]
+
+
+def seats_of(tasks: Sequence[tuple[int, tuple[int, ...]]], participant: int) -> list[tuple[int, int]]:
+    """An evaluator participant's (task index, seat) pairs, in the order its scores are committed."""
+    return [(t, j) for t, (_, panel) in enumerate(tasks) for j, p in enumerate(panel) if p == participant]
