@@ -121,7 +121,7 @@ class RequesterAgent(Agent):
         references = [str(r.reference) for r in records]
         digest = commitments.reference_commitment(references, salt)
         entry = {"records": [r.id for r in records], "tasks_kind": [r.task for r in records],
-                 "references": references, "salt": salt.hex(), "opened_at": self.opened_count}
+                 "references": references, "salt": salt.hex()}
         key = f"pending:{digest.hex()}"
         self.state.set_meta(key, json.dumps(entry))  # before the transaction
         self.state.set_meta("opened_count", str(self.opened_count + len(records)))
@@ -157,8 +157,6 @@ class RequesterAgent(Agent):
         fn, batch_id = outcome.sent.tag
         if fn == "draw":
             self._drawing.discard(batch_id)
-        if fn == "openBatch" and not outcome.ok:
-            log.warning("opening a batch failed on chain: %s", outcome.error)
         if not outcome.ok and fn != "draw":  # a lost race on a draw is normal
             super().on_outcome(outcome)
 
