@@ -39,15 +39,21 @@ class Event:
     tx_hash: bytes
 
 
-class _Decoder:
-    """Decodes the contract's raw logs by topic into `Event`s."""
+class Decoder:
+    """Decodes the contract's raw logs by topic into `Event`s (only those named in `names`, if given)."""
 
-    def __init__(self, client: PoQClient) -> None:
+    def __init__(self, client: PoQClient, names: tuple[str, ...] | None = None) -> None:
         self.client = client
         self.by_topic: dict[bytes, str] = {}
         for entry in client.manifest.abi:
-            if entry.get("type") == "event":
+            if entry.get("type") == "event" and (names is None or entry.get("name") in names):
                 self.by_topic[bytes(event_abi_to_log_topic(cast(ABIEvent, entry)))] = str(entry["name"])
+
+    def read(self, from_block: int, to_block: int | str) -> list[Event]:
+        """The contract's decoded events of blocks [from_block, to_block], in chain order (one eth_getLogs)."""
+        logs = self.client.w3.eth.get_logs({"address": self.client.contract.address, "fromBlock": from_block,
+                                            "toBlock": to_block})  # type: ignore[typeddict-item]
+        return [e for e in map(self.decode, logs) if e is not None]
 
     def decode(self, raw: Any) -> Event | None:
         topics = raw.get("topics") or []
@@ -66,7 +72,7 @@ class PollingStream:
         self.client = client
         self.next_block = from_block
         self.poll_s = poll_s
-        self._decoder = _Decoder(client)
+        self._decoder = Decoder(client)
 
     @property
     def transport(self) -> str:
@@ -78,10 +84,8 @@ class PollingStream:
         while True:
             latest = int(self.client.w3.eth.block_number)
             if latest >= self.next_block:
-                logs = self.client.w3.eth.get_logs({"address": self.client.contract.address,
-                                                    "fromBlock": self.next_block, "toBlock": latest})
+                events = self._decoder.read(self.next_block, latest)
                 self.next_block = latest + 1
-                events = [e for e in map(self._decoder.decode, logs) if e is not None]
                 if events:
                     return events
             if time.monotonic() >= deadline:
@@ -102,7 +106,7 @@ class WebsocketStream:
     def __init__(self, client: PoQClient, ws_url: str, from_block: int, *, connect_timeout: float = 10.0) -> None:
         self.client = client
         self.ws_url = ws_url
-        self._decoder = _Decoder(client)
+        self._decoder = Decoder(client)
         self._queue: queue.Queue[Any] = queue.Queue()
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -114,9 +118,7 @@ class WebsocketStream:
             reason = one_line(self._error) if self._error else "no answer"
             raise ChainError(f"cannot subscribe to events at {ws_url} ({reason}): check the URL, or use http://")
         self._seen: set[tuple[int, int]] = set()
-        backfill = client.w3.eth.get_logs({"address": client.contract.address, "fromBlock": from_block,
-                                           "toBlock": "latest"})
-        self._pending = [e for e in map(self._decoder.decode, backfill) if e is not None]
+        self._pending = self._decoder.read(from_block, "latest")
 
     @property
     def transport(self) -> str:

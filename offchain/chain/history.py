@@ -2,24 +2,21 @@
 
 The contract keeps texts, draws, per-task outcomes and cumulative rewards in events, not storage, so
 these read models replay its logs. `EventLog` reads them incrementally (one `eth_getLogs` over the
-blocks not read yet, decoded by topic) and folds each batch's events into its `BatchRecord` as they
-arrive (offchain.chain.batches), which keeps a refresh per block cheap however long the chain has
-run; the functions below turn the log into histories (rewards and trust weights over blocks, batch
-stages) and the contract's accounting.
+blocks not read yet, decoded by topic: offchain.chain.events.Decoder) and folds each batch's events
+into its `BatchRecord` as they arrive (offchain.chain.batches), which keeps a refresh per block cheap
+however long the chain has run; the functions below turn the log into histories (rewards and trust
+weights over blocks, batch stages) and the contract's accounting.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, cast
-
-from eth_typing import ABIEvent
-from eth_utils import event_abi_to_log_topic
-from web3.types import EventData
+from typing import Any
 
 from offchain.chain.batches import BATCH_EVENTS, BatchRecord, apply_event, opened_record
 from offchain.chain.client import PoQClient
+from offchain.chain.events import Decoder, Event
 from offchain.protocol.types import Stage
 
 # The events the histories below read: a batch's life, its settlement, and the treasury's income.
@@ -36,37 +33,28 @@ class EventLog:
         self.next_block = client.manifest.block_number  # the first block not read yet
         self.k = int(client.params()["k"])  # immutable: seats per task in BatchDrawn's packing
         self.batches: dict[int, BatchRecord] = {}  # batch id -> its story so far
-        self._by_topic: dict[bytes, str] = {}
-        for entry in client.manifest.abi:
-            if entry.get("type") == "event" and entry.get("name") in names:
-                self._by_topic[bytes(event_abi_to_log_topic(cast(ABIEvent, entry)))] = str(entry["name"])
-        self._events: dict[str, list[EventData]] = {name: [] for name in names}
+        self._decoder = Decoder(client, names)
+        self._events: dict[str, list[Event]] = {name: [] for name in names}
 
     def refresh(self, to_block: int) -> None:
         """Read and decode the logs of blocks [next_block, to_block]; a no-op when there are none."""
         if to_block < self.next_block:
             return
-        logs = self.client.w3.eth.get_logs(
-            {"address": self.client.contract.address, "fromBlock": self.next_block, "toBlock": to_block}
-        )
-        for log in logs:
-            name = self._by_topic.get(bytes(log["topics"][0])) if log["topics"] else None
-            if name is not None:
-                event = getattr(self.client.contract.events, name)().process_log(log)
-                self._events[name].append(event)
-                self._fold(name, event)
+        for event in self._decoder.read(self.next_block, to_block):
+            self._events[event.name].append(event)
+            self._fold(event)
         self.next_block = to_block + 1
 
-    def of(self, name: str) -> list[EventData]:
+    def of(self, name: str) -> list[Event]:
         """The events named `name` read so far, oldest first."""
         return self._events[name]
 
-    def _fold(self, name: str, event: EventData) -> None:
-        if name == "BatchOpened":
-            opened = opened_record(event["args"], int(event["blockNumber"]))
+    def _fold(self, event: Event) -> None:
+        if event.name == "BatchOpened":
+            opened = opened_record(event.args, event.block)
             self.batches[opened.batch_id] = opened
-        elif name in BATCH_EVENTS and (record := self.batches.get(int(event["args"]["batchId"]))) is not None:
-            apply_event(record, name, event["args"], int(event["blockNumber"]), self.k)
+        elif event.name in BATCH_EVENTS and (record := self.batches.get(int(event.args["batchId"]))) is not None:
+            apply_event(record, event.name, event.args, event.block, self.k)
 
 
 def points_by_account(log: EventLog, name: str, account_arg: str, value_arg: str) -> dict[str, list[tuple[int, int]]]:
@@ -75,7 +63,7 @@ def points_by_account(log: EventLog, name: str, account_arg: str, value_arg: str
     rewardWad; TrustUpdated: evaluator, weight)."""
     points: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for event in log.of(name):
-        points[str(event["args"][account_arg])].append((int(event["blockNumber"]), int(event["args"][value_arg])))
+        points[str(event.args[account_arg])].append((event.block, int(event.args[value_arg])))
     return dict(points)
 
 
@@ -155,6 +143,6 @@ def contract_accounting(client: PoQClient, log: EventLog, block: int) -> Account
         escrow_wei=escrow,
         treasury=treasury,
         treasury_wei=int(client.node(treasury)["balance"]),
-        slashed_wei=sum(int(e["args"]["amount"]) for e in log.of("TreasuryCredited")),
-        refunded_wei=sum(int(e["args"]["amount"]) for e in log.of("FeeRefunded")),
+        slashed_wei=sum(int(e.args["amount"]) for e in log.of("TreasuryCredited")),
+        refunded_wei=sum(int(e.args["amount"]) for e in log.of("FeeRefunded")),
     )

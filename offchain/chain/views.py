@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from web3.types import EventData
-
 from offchain.chain.batches import batch_record, task_record
 from offchain.chain.client import PoQClient
 from offchain.protocol import WAD
@@ -47,17 +45,17 @@ class NodeRow:
 def settled_totals(client: PoQClient, from_block: int | None = None) -> dict[str, tuple[int, int, int]]:
     """account -> (jobs, cumulative reward WAD, cumulative wei) from RewardsSettled events."""
     start = client.manifest.block_number if from_block is None else from_block
-    return totals_of(client.events("RewardsSettled", from_block=start))
+    return totals_of(e["args"] for e in client.events("RewardsSettled", from_block=start))
 
 
-def totals_of(events: Iterable[EventData]) -> dict[str, tuple[int, int, int]]:
-    """account -> (jobs, reward WAD, wei) summed over RewardsSettled events already read."""
+def totals_of(settled: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int, int]]:
+    """account -> (jobs, reward WAD, wei) summed over the arguments of RewardsSettled events already read."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for event in events:
-        row = totals[str(event["args"]["account"])]
-        row[0] += int(event["args"]["jobs"])
-        row[1] += int(event["args"]["rewardWad"])
-        row[2] += int(event["args"]["amountWei"])
+    for args in settled:
+        row = totals[str(args["account"])]
+        row[0] += int(args["jobs"])
+        row[1] += int(args["rewardWad"])
+        row[2] += int(args["amountWei"])
     return {account: (jobs, reward, amount) for account, (jobs, reward, amount) in totals.items()}
 
 

@@ -198,7 +198,7 @@ def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any
     accounting. `log` is read up to `head` first."""
     log.refresh(head)
     params = client.params()
-    rows = node_rows(client, totals_of(log.of("RewardsSettled")))
+    rows = node_rows(client, totals_of(e.args for e in log.of("RewardsSettled")))
     labels = {row.address: _label(row.model, row.address) for row in rows}
     stages = batch_stages(client, log, head)
     nodes = [
