@@ -40,7 +40,7 @@ interface IProofOfQuality is IPoQTypes {
 
     // ------------------------------------------------------------------ batches
 
-    /// @notice Open a batch of tasks; msg.value is the fee and must cover inputs.length * maxPayout().
+    /// @notice Open a batch of tasks; msg.value is the fee and must cover requiredFee(inputs.length, referenceCommitment != 0).
     /// @param kinds one task kind per input (0 extractive QA, 1 summarization)
     /// @param referenceCommitment Commitments.references(references, salt), or 0 to score against inputs
     function openBatch(uint8[] calldata kinds, string[] calldata inputs, bytes32 referenceCommitment)
@@ -80,6 +80,9 @@ interface IProofOfQuality is IPoQTypes {
     function params() external view returns (Params memory);
     /// @notice The fee one task must carry: ceil((alphaF + K alphaM) * rewardUnit / WAD) wei.
     function maxPayout() external view returns (uint256);
+    /// @notice The least fee `openBatch` takes for `size` tasks: size * maxPayout(), plus the reference
+    ///         bond per task under the fixed fee rule when the batch commits to references.
+    function requiredFee(uint256 size, bool withReferences) external view returns (uint256);
     /// @notice A node's registry, cost and trust state.
     function getNode(address node) external view returns (NodeView memory);
     /// @notice A batch's state; participants and flags while it is drawn and not finalized.

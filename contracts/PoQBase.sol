@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IPoQTypes} from "./PoQTypes.sol";
 import {Consensus} from "./libraries/Consensus.sol";
+import {CostQuantile} from "./libraries/CostQuantile.sol";
 import {Trust} from "./libraries/Trust.sol";
 import {MAX_K, WAD} from "./libraries/Wad.sol";
 
@@ -46,6 +47,18 @@ abstract contract PoQBase is IPoQTypes {
     uint64 internal immutable COST_SMOOTHING;
     uint16 internal immutable MAX_BATCH_SIZE;
     address internal immutable TREASURY;
+    uint8 internal immutable EVALUATOR_REWARD;
+    uint8 internal immutable COST_RULE;
+    uint64 internal immutable COST_QUANTILE;
+    uint8 internal immutable FEE_RULE;
+    uint256 internal immutable REFERENCE_BOND;
+
+    uint8 internal constant REWARD_PAPER = 0; // Eqs. 3-5: closeness to the consensus centre
+    uint8 internal constant REWARD_PEER = 1; // informativeness: agreement with the panel beyond the batch's own split
+    uint8 internal constant COST_MINMAX = 0; // the paper's min-max over the pool
+    uint8 internal constant COST_QUANTILE_RULE = 1; // relative to twice a stake-weighted quantile of the pool
+    uint8 internal constant FEE_REFUND = 0; // the unpaid fee goes back to the requester
+    uint8 internal constant FEE_FIXED = 1; // a fixed price per answered task; the unpaid part to the treasury
 
     struct Node {
         // slot 0: everything settlement touches, so settling a participant writes one slot
@@ -88,6 +101,7 @@ abstract contract PoQBase is IPoQTypes {
         uint32 deadline; // when the stored stage ends at the latest
         uint48 firstTaskId;
         bool hasReference;
+        bool referencesRevealed;
         // slot 2
         uint96 fee; // wei escrowed
         // slot 3
@@ -131,7 +145,7 @@ abstract contract PoQBase is IPoQTypes {
     constructor(Params memory p) {
         if (p.k == 0 || p.k > MAX_K) revert InvalidParameter("k", p.k);
         if (p.aggregation > Consensus.TRUST) revert InvalidParameter("aggregation", p.aggregation);
-        if (p.trustRule > Trust.ROBUST) revert InvalidParameter("trustRule", p.trustRule);
+        if (p.trustRule > Trust.INFORMATIVE) revert InvalidParameter("trustRule", p.trustRule);
         if (p.trustLambda > WAD) revert InvalidParameter("trustLambda", p.trustLambda);
         if (p.trustMin == 0 || p.trustMin > WAD) revert InvalidParameter("trustMin", p.trustMin);
         if (p.trustMax < WAD || p.trustMax > MAX_TRUST) revert InvalidParameter("trustMax", p.trustMax);
@@ -149,6 +163,14 @@ abstract contract PoQBase is IPoQTypes {
         if (p.epochLength == 0) revert InvalidParameter("epochLength", 0);
         if (p.costSmoothing == 0 || p.costSmoothing > WAD) revert InvalidParameter("costSmoothing", p.costSmoothing);
         if (p.maxBatchSize == 0 || p.maxBatchSize > MAX_BATCH) revert InvalidParameter("maxBatchSize", p.maxBatchSize);
+        // a seat's peers are the other seats of its task: with k = 1 the peer rule would pay nobody
+        if (p.evaluatorReward > REWARD_PEER || (p.evaluatorReward == REWARD_PEER && p.k < 2)) {
+            revert InvalidParameter("evaluatorReward", p.evaluatorReward);
+        }
+        if (p.costRule > COST_QUANTILE_RULE) revert InvalidParameter("costRule", p.costRule);
+        if (p.costQuantile == 0 || p.costQuantile >= WAD) revert InvalidParameter("costQuantile", p.costQuantile);
+        if (p.feeRule > FEE_FIXED) revert InvalidParameter("feeRule", p.feeRule);
+        if (p.referenceBond > type(uint88).max) revert InvalidParameter("referenceBond", p.referenceBond);
         ALPHA_F = p.alphaF;
         BETA_F = p.betaF;
         ALPHA_M = p.alphaM;
@@ -173,6 +195,11 @@ abstract contract PoQBase is IPoQTypes {
         COST_SMOOTHING = p.costSmoothing;
         MAX_BATCH_SIZE = p.maxBatchSize;
         TREASURY = p.treasury == address(0) ? msg.sender : p.treasury;
+        EVALUATOR_REWARD = p.evaluatorReward;
+        COST_RULE = p.costRule;
+        COST_QUANTILE = p.costQuantile;
+        FEE_RULE = p.feeRule;
+        REFERENCE_BOND = p.referenceBond;
     }
 
     // ================================================================ read-only helpers
@@ -202,7 +229,12 @@ abstract contract PoQBase is IPoQTypes {
             trustInitial: TRUST_INITIAL,
             costSmoothing: COST_SMOOTHING,
             maxBatchSize: MAX_BATCH_SIZE,
-            treasury: TREASURY
+            treasury: TREASURY,
+            evaluatorReward: EVALUATOR_REWARD,
+            costRule: COST_RULE,
+            costQuantile: COST_QUANTILE,
+            feeRule: FEE_RULE,
+            referenceBond: REFERENCE_BOND
         });
     }
 
@@ -239,17 +271,41 @@ abstract contract PoQBase is IPoQTypes {
         }
     }
 
-    /// @dev The lowest and highest measured cost among a role's active nodes; (0, 0) when none is measured.
+    /// @dev The range [lo, hi] a role's measured costs are normalized over (Rewards.normalizedCost); (0, 0)
+    ///      when no active node is measured. minmax: the lowest and highest measured cost, as in the paper,
+    ///      so one slow key moves everybody's C. quantile: [0, 2 q], q the stake-weighted COST_QUANTILE
+    ///      of the measured costs (the lowest cost whose nodes and those below hold more than that share of
+    ///      the measured units), capped to 32 bits: a coalition with share s of the role's units moves q
+    ///      only to the honest quantile at COST_QUANTILE +- s, whatever costs it reports.
     function _costRange(uint256 r) internal view returns (uint256 lo, uint256 hi) {
+        uint256 n = _poolSizes[r];
+        uint256[] memory costs = new uint256[](n);
+        uint256[] memory units = new uint256[](n);
+        uint256 measured;
+        uint256 total;
         lo = type(uint256).max;
-        for (uint256 i; i < _poolSizes[r]; ++i) {
+        for (uint256 i; i < n; ++i) {
             (uint256 word, uint256 shift) = _poolWord(r, i);
-            Node storage nd = _nodes[_nodeAt[uint32(_poolWords[word] >> shift)]];
+            uint256 lane = _poolWords[word] >> shift;
+            Node storage nd = _nodes[_nodeAt[uint32(lane)]];
             if (nd.costSamples == 0) continue;
-            if (nd.costUs < lo) lo = nd.costUs;
-            if (nd.costUs > hi) hi = nd.costUs;
+            uint256 cost = nd.costUs;
+            if (cost < lo) lo = cost;
+            if (cost > hi) hi = cost;
+            (costs[measured], units[measured]) = (cost, uint32(lane >> 32));
+            total += units[measured++];
         }
-        if (lo == type(uint256).max) lo = 0;
+        if (measured == 0) return (0, 0);
+        if (COST_RULE == COST_MINMAX) return (lo, hi);
+        uint256 quantileCost = CostQuantile.weighted(costs, units, measured, total, COST_QUANTILE);
+        hi = 2 * quantileCost;
+        return (0, hi > type(uint32).max ? type(uint32).max : hi);
+    }
+
+    /// @dev Rewards are at most alphaF (Q <= 1, cost >= 0) and alphaM per evaluator (1 - d <= 1 and I <= 1),
+    ///      each floored to wei, so the ceiling of their sum covers every payout of a task.
+    function _maxPayout() internal view returns (uint256) {
+        return ((ALPHA_F + uint256(K) * ALPHA_M) * REWARD_UNIT + WAD - 1) / WAD;
     }
 
     function _units(uint256 stake) internal view returns (uint256) {

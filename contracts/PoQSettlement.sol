@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {PoQPools} from "./PoQPools.sol";
 import {Consensus} from "./libraries/Consensus.sol";
 import {Packing} from "./libraries/Packing.sol";
+import {Peer} from "./libraries/Peer.sol";
 import {Rewards} from "./libraries/Rewards.sol";
 import {Trust} from "./libraries/Trust.sol";
 
@@ -24,9 +25,13 @@ abstract contract PoQSettlement is PoQPools {
         uint256 cursor; // the evaluator's next seat (its scores are in seat order)
         uint256 jobs;
         int256 rewardWad;
+        int256 earnedWad; // fixed fee rule: the rewards for work (not the slashes), netted over the batch
         uint256 credit; // wei to the balance
         uint256 debit; // wei from the stake
         uint16[] scores; // an evaluator's revealed scores in seat order (copied once from the calldata)
+        uint256 median2; // twice the median of its revealed scores (Peer.sol), when informativeness is used
+        int256 information; // summed informativeness of its settled seats (WAD)
+        uint256 informedSeats;
     }
 
     /// @dev A task's revealed seats in seat order, and the scratch its consensus sorts; allocated once per
@@ -36,6 +41,7 @@ abstract contract PoQSettlement is PoQPools {
         uint256[] weights;
         uint256[] parties;
         uint256[] sorted;
+        int256[] signs; // each revealed seat's split sign (Peer.splitSign)
         uint256 count;
     }
 
@@ -51,14 +57,17 @@ abstract contract PoQSettlement is PoQPools {
         uint256 size = b.size;
         uint256[] memory quality = new uint256[](size);
         int256[] memory rewards = new int256[](size * (1 + K));
-        Seats memory seats = Seats(new uint256[](K), new uint256[](K), new uint256[](K), new uint256[](K), 0);
+        Seats memory seats =
+            Seats(new uint256[](K), new uint256[](K), new uint256[](K), new uint256[](K), new int256[](K), 0);
         uint256 expiredMask;
+        uint256 expired;
         uint256 word;
         for (uint256 t; t < size; ++t) {
             if (t % Packing.TASKS_PER_WORD == 0) word = _taskWords[batchId][t / Packing.TASKS_PER_WORD];
             uint256 lane = (word >> (32 * (t % Packing.TASKS_PER_WORD))) & 0xFFFFFFFF;
             if (parties[Packing.nodeOf(lane)].flags & Packing.ANSWERED == 0) {
                 expiredMask |= 1 << t;
+                ++expired;
                 _expireTask(lane, parties, rewards, t * (1 + K));
             } else {
                 _revealedSeats(lane, parties, seats);
@@ -66,14 +75,8 @@ abstract contract PoQSettlement is PoQPools {
             }
         }
         uint256 paid = _applyParties(batchId, parties);
-        uint256 fee = b.fee;
-        _escrow -= fee;
-        if (fee > paid) {
-            _nodes[b.requester].balance += _toUint88(fee - paid);
-            _totalBalance += fee - paid;
-            emit FeeRefunded(batchId, b.requester, fee - paid);
-        }
-        emit BatchFinalized(batchId, b.firstTaskId, expiredMask, quality, rewards, paid, fee - paid);
+        uint256 refund = _settleFee(batchId, b, paid, size - expired);
+        emit BatchFinalized(batchId, b.firstTaskId, expiredMask, quality, rewards, paid, refund);
         _clear(batchId, b, parties.length);
     }
 
@@ -91,9 +94,9 @@ abstract contract PoQSettlement is PoQPools {
         if (seats.count != 0) quality = Consensus.quality(num, den);
         Party memory node = parties[Packing.nodeOf(lane)];
         rewards[at] = seats.count == 0 ? int256(0) : Rewards.inferenceReward(ALPHA_F, BETA_F, quality, node.cost);
-        _book(node, rewards[at]);
+        _book(node, rewards[at], false);
         _settleSeats(lane, parties, seats, num, den, rewards, at + 1);
-        if (AGGREGATION == Consensus.TRUST && seats.count != 0) {
+        if (AGGREGATION == Consensus.TRUST && TRUST_RULE != Trust.INFORMATIVE && seats.count != 0) {
             uint256[] memory next =
                 Trust.next(seats.scores, seats.weights, num, den, TRUST_RULE, TRUST_LAMBDA, TRUST_MIN, TRUST_MAX);
             for (uint256 i; i < seats.count; ++i) {
@@ -102,7 +105,8 @@ abstract contract PoQSettlement is PoQPools {
         }
     }
 
-    /// @dev R_M for each revealed seat against the center num/den; the slash for a seat that never revealed.
+    /// @dev R_M for each revealed seat: by Eqs. 3-5 against the center num/den (paper) or by its
+    ///      informativeness (peer); the slash for a seat that never revealed.
     function _settleSeats(
         uint256 lane,
         Party[] memory parties,
@@ -117,10 +121,16 @@ abstract contract PoQSettlement is PoQPools {
             Party memory party = parties[Packing.seatOf(lane, j)];
             int256 reward = -int256(SLASH_PENALTY);
             if (party.flags & Packing.REVEALED != 0) {
-                uint256 d = Consensus.deviation(seats.scores[revealed++], num, den);
-                reward = Rewards.evaluatorReward(ALPHA_M, BETA_M, d, party.cost);
+                int256 information = Peer.seatInformation(seats.signs, seats.count, revealed);
+                (party.information, party.informedSeats) = (party.information + information, party.informedSeats + 1);
+                reward = EVALUATOR_REWARD == REWARD_PEER
+                    ? Rewards.peerReward(ALPHA_M, BETA_M, information, party.cost)
+                    : Rewards.evaluatorReward(
+                        ALPHA_M, BETA_M, Consensus.deviation(seats.scores[revealed], num, den), party.cost
+                    );
+                ++revealed;
             }
-            _book(party, reward);
+            _book(party, reward, party.flags & Packing.REVEALED == 0);
             rewards[at + j] = reward;
         }
     }
@@ -129,7 +139,7 @@ abstract contract PoQSettlement is PoQPools {
     ///      evaluators' scores for it are skipped, neither paid nor slashed).
     function _expireTask(uint256 lane, Party[] memory parties, int256[] memory rewards, uint256 at) internal view {
         int256 penalty = -int256(SLASH_PENALTY);
-        _book(parties[Packing.nodeOf(lane)], penalty);
+        _book(parties[Packing.nodeOf(lane)], penalty, true);
         rewards[at] = penalty;
         for (uint256 j; j < K; ++j) {
             parties[Packing.seatOf(lane, j)].cursor += 1;
@@ -152,6 +162,7 @@ abstract contract PoQSettlement is PoQPools {
             uint256 index = party.cursor++;
             if (party.flags & Packing.REVEALED == 0) continue;
             (scores[n], weights[n], who[n]) = (party.scores[index], party.weight, e);
+            seats.signs[n] = Peer.splitSign(scores[n], party.median2);
             ++n;
         }
         seats.count = n;
@@ -180,10 +191,17 @@ abstract contract PoQSettlement is PoQPools {
         }
     }
 
-    /// @dev Adds one settled job to a participant: its reward, floored to wei on its own.
-    function _book(Party memory party, int256 rewardWad) internal view {
+    /// @dev Adds one settled job to a participant. Refund fee rule: its reward floored to wei on its own,
+    ///      credited or debited. Fixed fee rule: a slash is debited on its own, rewards for work are netted
+    ///      over the batch and only a positive net is paid (`_applyParties`), so no quality signal (a
+    ///      requester's bogus references included) ever takes stake: only missed work does.
+    function _book(Party memory party, int256 rewardWad, bool slash) internal view {
         party.jobs += 1;
         party.rewardWad += rewardWad;
+        if (FEE_RULE == FEE_FIXED && !slash) {
+            party.earnedWad += rewardWad;
+            return;
+        }
         int256 amount = Rewards.toWei(rewardWad, REWARD_UNIT);
         if (amount > 0) party.credit += uint256(amount);
         else party.debit += uint256(-amount);
@@ -210,8 +228,10 @@ abstract contract PoQSettlement is PoQPools {
         for (uint256 p; p < parties.length; ++p) {
             parties[p] = _loadParty(batchId, p, p < inferenceCount ? 0 : 2, ranges);
         }
+        bool informed = EVALUATOR_REWARD == REWARD_PEER || (AGGREGATION == Consensus.TRUST && TRUST_RULE == Trust.INFORMATIVE);
         for (uint256 p = inferenceCount; p < parties.length; ++p) {
             _checkRevealed(batchId, p, parties[p], revealed[p - inferenceCount]);
+            if (informed) parties[p].median2 = Peer.doubledMedian(parties[p].scores);
         }
     }
 
@@ -244,14 +264,12 @@ abstract contract PoQSettlement is PoQPools {
             Party memory party = parties[p];
             Node storage nd = _nodes[party.account];
             nd.openBatches -= 1;
+            if (party.earnedWad > 0) party.credit += uint256(Rewards.toWei(party.earnedWad, REWARD_UNIT));
             uint256 debited = party.debit < nd.stake ? party.debit : nd.stake;
             nd.balance += uint88(party.credit); // credit <= fee < 2^88
             nd.stake -= uint88(debited);
             (paid, slashed) = (paid + party.credit, slashed + debited);
-            if (AGGREGATION == Consensus.TRUST && party.flags & Packing.REVEALED != 0) {
-                nd.trustWeight = uint64(party.weight); // <= TRUST_MAX < 2^64
-                emit TrustUpdated(batchId, party.account, party.weight);
-            }
+            if (party.flags & Packing.REVEALED != 0) _afterReveal(batchId, party, nd);
             if (debited != 0) _afterDebit(party.account, nd);
             emit RewardsSettled(batchId, party.account, party.jobs, party.rewardWad, int256(party.credit) - int256(debited));
         }
@@ -261,6 +279,49 @@ abstract contract PoQSettlement is PoQPools {
         }
         _totalStake -= slashed;
         _totalBalance += paid + slashed;
+    }
+
+    /// @dev A revealer's trust weight (trust mode; the informative rule moves it here, once per batch) and
+    ///      its informativeness in the batch.
+    function _afterReveal(uint256 batchId, Party memory party, Node storage nd) internal {
+        if (AGGREGATION == Consensus.TRUST) {
+            if (TRUST_RULE == Trust.INFORMATIVE) {
+                party.weight =
+                    Trust.informed(party.weight, party.information, party.informedSeats, TRUST_LAMBDA, TRUST_MIN, TRUST_MAX);
+            }
+            nd.trustWeight = uint64(party.weight); // <= TRUST_MAX < 2^64
+            emit TrustUpdated(batchId, party.account, party.weight);
+        }
+        emit EvaluatorInformed(batchId, party.account, party.informedSeats, party.information);
+    }
+
+    /// @dev The fee: refund rule, what the tasks did not pay goes back to the requester. Fixed rule, the
+    ///      requester pays maxPayout per answered task whatever the answers scored, and forfeits the
+    ///      reference bond of every task if it committed to references and withheld them once answers
+    ///      were in; what the tasks did not pay of that goes to the treasury. Returns the refund.
+    function _settleFee(uint256 batchId, Batch storage b, uint256 paid, uint256 answered)
+        internal
+        returns (uint256 refund)
+    {
+        uint256 fee = b.fee;
+        _escrow -= fee;
+        refund = fee - paid;
+        if (FEE_RULE == FEE_FIXED) {
+            uint256 charged = answered * _maxPayout();
+            if (b.hasReference && !b.referencesRevealed && answered != 0) charged += b.size * REFERENCE_BOND;
+            refund = fee - charged; // openBatch took at least size * (maxPayout + bond)
+            uint256 retained = charged - paid; // paid <= answered * maxPayout (see maxPayout)
+            if (retained != 0) {
+                _nodes[TREASURY].balance = _toUint88(_nodes[TREASURY].balance + retained);
+                _totalBalance += retained;
+                emit FeeRetained(batchId, retained);
+            }
+        }
+        if (refund != 0) {
+            _nodes[b.requester].balance += _toUint88(refund);
+            _totalBalance += refund;
+            emit FeeRefunded(batchId, b.requester, refund);
+        }
     }
 
     /// @dev A stake below minStake leaves the pool; a smaller stake above it may weigh fewer units.

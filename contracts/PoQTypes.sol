@@ -53,7 +53,8 @@ interface IPoQTypes {
         uint32 revealWindow; // seconds
         uint32 unbondingDelay; // seconds
         uint32 epochLength; // seconds per declared-cost epoch
-        uint8 trustRule; // trust update when aggregation is 3: 0 published (0.5 - d), 1 robust (median, panel pivot)
+        uint8 trustRule; // trust update when aggregation is 3: 0 published (0.5 - d), 1 robust (median, panel pivot),
+        // 2 informative (the batch's mean informativeness of each evaluator, see PoQSettlement)
         uint64 trustLambda; // trust learning rate lambda (WAD, <= 1)
         uint64 trustMin; // lowest trust weight (WAD, in (0, 1])
         uint64 trustMax; // highest trust weight (WAD, in [1, 18])
@@ -61,6 +62,11 @@ interface IPoQTypes {
         uint64 costSmoothing; // weight of a new observation in a node's measured cost (WAD, in (0, 1])
         uint16 maxBatchSize; // tasks per batch, 1..256
         address treasury; // receives slashed stake; address(0) means the deployer
+        uint8 evaluatorReward; // 0 paper (Eqs. 3-5: closeness to the centre), 1 peer (informativeness, needs k >= 2)
+        uint8 costRule; // 0 minmax (the paper's: over the pool's min and max), 1 quantile (twice a stake-weighted quantile)
+        uint64 costQuantile; // the stake-weighted quantile of the quantile cost rule (WAD, in (0, 1))
+        uint8 feeRule; // 0 refund (the unpaid fee goes back to the requester), 1 fixed (a fixed price per answered task)
+        uint256 referenceBond; // fixed fee rule: wei per task a requester with references escrows and forfeits if it withholds them
     }
 
     /// @dev Jobs and cumulative rewards are not stored: they are the sums of RewardsSettled events.
@@ -261,6 +267,12 @@ interface IPoQTypes {
     event TrustUpdated(uint256 indexed batchId, address indexed evaluator, uint256 weight);
     /// @notice Wei debited from stakes at settlement went to the treasury's balance.
     event TreasuryCredited(uint256 indexed batchId, uint256 amount);
+    /// @notice An evaluator's informativeness in a settled batch: the sum over its `seats` settled seats of
+    ///         each seat's peer agreement (WAD, in [-1, 1] a seat; see PoQSettlement).
+    event EvaluatorInformed(uint256 indexed batchId, address indexed evaluator, uint256 seats, int256 informationWad);
+    /// @notice Fixed fee rule: the part of the batch's price its tasks did not pay out (and a withheld
+    ///         references' bond) went to the treasury's balance, not back to the requester.
+    event FeeRetained(uint256 indexed batchId, uint256 amount);
     /// @notice The batch's fee surplus went back to the requester's balance.
     event FeeRefunded(uint256 indexed batchId, address indexed requester, uint256 amount);
     /// @notice An account withdrew from its balance.

@@ -17,10 +17,14 @@ abstract contract PoQViews is PoQBase, IProofOfQuality {
     }
 
     /// @inheritdoc IProofOfQuality
-    /// @dev Rewards are at most alphaF (Q <= 1, cost >= 0) and alphaM per evaluator, each floored to
-    ///      wei, so the ceiling of their sum covers every payout of a task.
     function maxPayout() public view returns (uint256) {
-        return ((ALPHA_F + uint256(K) * ALPHA_M) * REWARD_UNIT + WAD - 1) / WAD;
+        return _maxPayout();
+    }
+
+    /// @inheritdoc IProofOfQuality
+    function requiredFee(uint256 size, bool withReferences) public view returns (uint256) {
+        uint256 bond = FEE_RULE == FEE_FIXED && withReferences ? REFERENCE_BOND : 0;
+        return size * (_maxPayout() + bond);
     }
 
     /// @inheritdoc IProofOfQuality

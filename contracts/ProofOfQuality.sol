@@ -37,7 +37,7 @@ contract ProofOfQuality is PoQRegistry, PoQViews {
         uint256 size = inputs.length;
         if (size == 0 || size > MAX_BATCH_SIZE) revert InvalidBatchSize(size, MAX_BATCH_SIZE);
         if (kinds.length != size) revert LengthMismatch(size, kinds.length);
-        uint256 required = size * maxPayout();
+        uint256 required = requiredFee(size, referenceCommitment != bytes32(0));
         if (msg.value < required) revert FeeBelowMaxPayout(msg.value, required);
         if (_poolSizes[0] == 0) revert NoInferenceNodes();
         if (_poolSizes[1] < K) revert NotEnoughEvaluators(K, _poolSizes[1]);
@@ -94,6 +94,7 @@ contract ProofOfQuality is PoQRegistry, PoQViews {
         if (Commitments.references(references, salt) != b.referenceCommitment) revert ReferenceMismatch(batchId);
         (b.stage, b.stageStart, b.deadline) =
             (Stage.Committing, uint32(block.timestamp), uint32(block.timestamp + COMMIT_WINDOW));
+        b.referencesRevealed = true;
         emit ReferencesRevealed(batchId, references);
     }
 

@@ -164,7 +164,7 @@ class Devnet:
         refs = list(references) if references is not None else (["answer"] * len(inputs) if with_reference else None)
         salt = commitments.new_salt()
         digest = commitments.reference_commitment(refs, salt) if refs is not None else b"\0" * 32
-        value = len(inputs) * int(self.owner.call("maxPayout")) if fee is None else fee
+        value = int(self.owner.call("requiredFee", len(inputs), refs is not None)) if fee is None else fee
         receipt = who.transact(
             "openBatch", list(kinds or [0] * len(inputs)), list(inputs), digest, value=value
         )
@@ -309,6 +309,7 @@ class Devnet:
         final = events(receipt, "BatchFinalized")[0]["args"]
         refunds = events(receipt, "FeeRefunded")
         treasury = events(receipt, "TreasuryCredited")
+        retained = events(receipt, "FeeRetained")
         return {
             "first_task_id": int(final["firstTaskId"]),
             "quality": [int(q) for q in final["quality"]],
@@ -316,7 +317,10 @@ class Devnet:
             "expired_mask": int(final["expiredMask"]),
             "paid": int(final["paid"]),
             "refund": int(refunds[0]["args"]["amount"]) if refunds else 0,
-            "treasury": int(treasury[0]["args"]["amount"]) if treasury else 0,
+            "treasury": int(treasury[0]["args"]["amount"]) if treasury else 0,  # slashed stake
+            "retained": int(retained[0]["args"]["amount"]) if retained else 0,  # fixed fee rule: price not paid out
+            "information": {str(e["args"]["evaluator"]): (int(e["args"]["seats"]), int(e["args"]["informationWad"]))
+                            for e in events(receipt, "EvaluatorInformed")},
             "settled": {
                 str(e["args"]["account"]): (int(e["args"]["jobs"]), int(e["args"]["rewardWad"]),
                                             int(e["args"]["amountWei"]))

@@ -34,6 +34,16 @@ library Rewards {
         return int256(mulWadDown(alphaM, WAD - deviation)) - int256(mulWadUp(betaM, cost));
     }
 
+    /// @notice The peer rule's R_M = alphaM I - betaM C |I| for a seat's informativeness I in [-1, 1] WAD:
+    ///         the cost discounts what the seat earned (or deepens what it lost), so a seat that carries no
+    ///         information earns 0 whatever its cost, never more than a slow informative one.
+    function peerReward(uint256 alphaM, uint256 betaM, int256 information, uint256 cost) internal pure returns (int256) {
+        uint256 magnitude = information >= 0 ? uint256(information) : uint256(-information);
+        uint256 costPart = mulWadUp(betaM, mulWadUp(cost, magnitude));
+        if (information >= 0) return int256(mulWadDown(alphaM, magnitude)) - int256(costPart);
+        return -int256(mulWadUp(alphaM, magnitude) + costPart);
+    }
+
     /// @notice Wei for a signed WAD reward, floored toward minus infinity: payouts round down,
     ///         debits round up.
     function toWei(int256 rewardWad, uint256 rewardUnit) internal pure returns (int256) {

@@ -17,6 +17,11 @@ import {WAD} from "./Wad.sol";
 library Trust {
     uint8 internal constant PUBLISHED = 0;
     uint8 internal constant ROBUST = 1;
+    /// @dev INFORMATIVE: once per batch, w <- clip(w (1 + lambda I), min, max), I the evaluator's mean
+    ///      informativeness over its settled seats (PoQSettlement): agreement with peers beyond the batch's
+    ///      own split, which a constant, a random or a colluding pair that only agrees with itself does not
+    ///      raise. Weights stay fixed within the batch.
+    uint8 internal constant INFORMATIVE = 2;
 
     function effective(uint64 stored, uint64 initial) internal pure returns (uint256) {
         return stored == 0 ? initial : stored;
@@ -50,6 +55,21 @@ library Trust {
         for (uint256 j; j < n; ++j) {
             out[j] = _step(weights[j], pivot, d[j], lambda, minWeight, maxWeight);
         }
+    }
+
+    /// @notice The INFORMATIVE rule's next weight from an evaluator's summed informativeness over `seats`.
+    function informed(uint256 w, int256 information, uint256 seats, uint256 lambda, uint256 minWeight, uint256 maxWeight)
+        internal
+        pure
+        returns (uint256)
+    {
+        if (seats == 0) return w;
+        uint256 magnitude = information >= 0 ? uint256(information) : uint256(-information);
+        uint256 step = (lambda * magnitude) / (WAD * seats); // <= lambda <= 1 WAD: the factor stays >= 0
+        uint256 moved = (w * (information >= 0 ? WAD + step : WAD - step)) / WAD;
+        if (moved < minWeight) return minWeight;
+        if (moved > maxWeight) return maxWeight;
+        return moved;
     }
 
     /// @dev clip(w (1 +- lambda |pivot - d|), min, max); lambda <= 1 WAD keeps the factor >= 0.

@@ -48,7 +48,6 @@ class RequesterAgent(Agent):
         self.costs.enabled = False  # a requester declares no latency
         self.records = list(records)
         self.batch_size = max(1, min(batch_size, int(client.params()["maxBatchSize"])))
-        self.fee = int(client.call("maxPayout"))
         self.max_in_flight = max_in_flight
         self.k = int(client.params()["k"])
         self._drawing: set[int] = set()
@@ -127,7 +126,7 @@ class RequesterAgent(Agent):
         self.state.set_meta("opened_count", str(self.opened_count + len(records)))
         try:
             self.send("openBatch", [task_kind(r.task) for r in records], [r.input for r in records], digest,
-                      value=self.fee * len(records))
+                      value=int(self.client.call("requiredFee", len(records), True)))
         except Exception:
             # refused before it was sent (a revert in gas estimation): nothing is on chain
             self.state.delete_meta(key)

@@ -93,7 +93,7 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: 
             raise ConfigError("a requester needs --dataset FILE (and --tasks N)")
         records = load(config.dataset)
         chosen = sample(records, config.tasks or len(records), config.seed)
-        _require_funds(client, len(chosen) * int(client.call("maxPayout")))
+        _require_funds(client, int(client.call("requiredFee", len(chosen), True)))
         agent = RequesterAgent(client, state, chosen, batch_size=config.batch_size,
                                max_in_flight=config.max_in_flight, **_loop_options(config))
         agent.reconcile()

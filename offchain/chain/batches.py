@@ -37,6 +37,7 @@ class BatchRecord:
     tasks: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # participant indices per task
     outputs: dict[int, str] = field(default_factory=dict)  # task index -> output
     references: list[str] | None = None
+    has_reference: bool = False  # the batch committed to references (revealed or not)
     scores: dict[str, list[int]] = field(default_factory=dict)  # evaluator -> scores in seat order
     quality: list[int] | None = None  # per task, WAD, once finalized
     rewards: list[int] | None = None  # per task: node, then K seats, WAD
@@ -51,6 +52,11 @@ class BatchRecord:
     @property
     def size(self) -> int:
         return len(self.inputs)
+
+    @property
+    def references_withheld(self) -> bool:
+        """Committed references never revealed although answers came in (the fixed fee rule's bond)."""
+        return self.has_reference and self.references is None and bool(self.answered)
 
     def node_of(self, index: int) -> str | None:
         return self.participants[self.tasks[index][0]] if self.tasks else None
@@ -104,6 +110,7 @@ def opened_record(args: Mapping[str, Any], block: int) -> BatchRecord:
         inputs=[str(t) for t in args["inputs"]],
         draw_block=int(args["drawBlock"]),
         opened_block=block,
+        has_reference=bytes(args["referenceCommitment"]) != bytes(32),
     )
 
 

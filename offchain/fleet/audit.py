@@ -80,13 +80,14 @@ class _Ledger:
             self.batches[int(a["batchId"])] = opened_record(a, event.block)
         elif name == "BatchFinalized":
             self._check(int(a["batchId"]), a, settlements)
-        elif name in ("BatchDrawn", "AnswersSubmitted", "ScoresRevealed"):  # what settlement reads
+        elif name in ("BatchDrawn", "AnswersSubmitted", "ReferencesRevealed", "ScoresRevealed"):  # what settles
             apply_event(self.batches[int(a["batchId"])], name, a, event.block, self.params.k)
 
     def _cost(self, address: str) -> int:
         node = self.node(address)
-        lo, hi = wad.cost_range([n.cost_us if n.measured else None for n in self.nodes.values()
-                                 if n.in_pool and n.role == node.role])
+        pool = [(n.cost_us if n.measured else None, min(n.stake // self.params.minStake, 2**32 - 1))
+                for n in self.nodes.values() if n.in_pool and n.role == node.role]
+        lo, hi = wad.pool_cost_range(pool, self.params.costRule, self.params.costQuantile)
         return wad.normalized_cost(node.measured, node.cost_us, lo, hi)
 
     def _check(self, batch_id: int, final: dict[str, Any], settlements: list[Event]) -> None:
@@ -96,7 +97,8 @@ class _Ledger:
         weights = [self.node(a).trust or p.trustInitial for a in b.participants]
         answered = [a in b.answered for a in b.participants]
         revealed = [b.scores.get(a) for a in b.participants]
-        want = settle_batch(p, b.fee, b.tasks, answered, revealed, costs, weights)
+        want = settle_batch(p, b.fee, b.tasks, answered, revealed, costs, weights,
+                            references_withheld=b.references_withheld)
         where = f"batch {batch_id}"
         got_rewards = [int(r) for r in final["rewardWad"]]
         if [int(q) for q in final["quality"]] != want.quality:

@@ -5,11 +5,11 @@ Shared by `poq params` and the dashboard, so both spell a parameter the same way
 
 from __future__ import annotations
 
-from offchain.protocol.params import AGGREGATIONS, TRUST_RULES, WAD_FIELDS
+from offchain.protocol.params import NAMED_FIELDS, WAD_FIELDS
 from offchain.protocol.wad import WAD
 
-WEI_FIELDS = frozenset({"rewardUnit", "minStake"})  # parameters in wei
-_NAMES = {"aggregation": AGGREGATIONS, "trustRule": TRUST_RULES}  # parameters that index a list of names
+WEI_FIELDS = frozenset({"rewardUnit", "minStake", "referenceBond"})  # parameters in wei
+_NAMES = NAMED_FIELDS  # parameters that index a list of names
 _SECONDS_SUFFIXES = ("Window", "Delay", "Length")  # parameters in seconds
 
 

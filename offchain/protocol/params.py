@@ -19,7 +19,12 @@ MAX_POOL = 32  # active nodes per role the contract can hold (PoQBase.MAX_POOL)
 MAX_BATCH = 256  # tasks per batch the contract can hold (PoQBase.MAX_BATCH)
 AGGREGATIONS = ("mean", "median", "trimmed", "trust")  # index = the contract's aggregation id
 CENTER_MODES = AGGREGATIONS[:3]  # the modes whose center needs no state (no trust weights)
-TRUST_RULES = ("published", "robust")  # index = the contract's trustRule id
+TRUST_RULES = ("published", "robust")  # the per-task trust rules (the simulation's float trust runs these)
+CHAIN_TRUST_RULES = (*TRUST_RULES, "informative")  # index = the contract's trustRule id
+EVALUATOR_REWARDS = ("paper", "peer")  # index = the contract's evaluatorReward id
+COST_RULES = ("minmax", "quantile")  # index = the contract's costRule id
+FEE_RULES = ("refund", "fixed")  # index = the contract's feeRule id
+MAX_BOND = 2**88 - 1  # wei: balances live in 88 bits
 MAX_TRUST = 18 * WAD  # trust weights live in a uint64 slot
 
 
@@ -41,7 +46,7 @@ class Params:
     revealWindow: int = 300  # seconds evaluators have to reveal (closes early when all did)
     unbondingDelay: int = 3600  # seconds between an exit request and the stake's release
     epochLength: int = 600  # seconds per declared-cost epoch (commit in e, reveal in e+1)
-    trustRule: int = 1  # trust update when aggregation is trust: 0 published, 1 robust
+    trustRule: int = 2  # trust update when aggregation is trust: 0 published, 1 robust, 2 informative
     trustLambda: int = WAD // 2  # trust learning rate (WAD, <= 1)
     trustMin: int = WAD // 10  # lowest trust weight (WAD, in (0, 1])
     trustMax: int = 2 * WAD  # highest trust weight (WAD, in [1, 18])
@@ -50,6 +55,11 @@ class Params:
     costSmoothing: int = WAD // 5  # weight of a new observation in a node's measured cost (WAD, in (0, 1])
     maxBatchSize: int = 64  # tasks per batch (1..256)
     treasury: int = 0  # address (as an integer) receiving slashed stake; 0 = the deployer
+    evaluatorReward: int = 1  # 0 paper (Eqs. 3-5, closeness to the centre), 1 peer (informativeness; k >= 2)
+    costRule: int = 1  # 0 minmax (the paper's), 1 quantile (C over twice a stake-weighted quantile of the pool)
+    costQuantile: int = WAD // 2  # the quantile of the quantile cost rule (WAD, in (0, 1)): the median
+    feeRule: int = 1  # 0 refund (the unpaid fee back to the requester), 1 fixed (a fixed price per answered task)
+    referenceBond: int = 10**16  # wei per task a requester with references escrows, forfeited if it withholds them
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -85,8 +95,19 @@ class Params:
         for name in ("alphaF", "betaF", "alphaM", "betaM", "slashPenalty"):
             if getattr(self, name) > 10**6 * WAD:
                 raise ConfigError(f"parameter {name} must be at most 1e6 (in WAD), got {getattr(self, name)}")
-        if self.trustRule >= len(TRUST_RULES):
-            raise ConfigError(f"parameter trustRule must be one of {', '.join(TRUST_RULES)}, got {self.trustRule}")
+        if self.trustRule >= len(CHAIN_TRUST_RULES):
+            raise ConfigError(f"parameter trustRule must be one of {', '.join(CHAIN_TRUST_RULES)}, "
+                              f"got {self.trustRule}")
+        for name, names in (("evaluatorReward", EVALUATOR_REWARDS), ("costRule", COST_RULES), ("feeRule", FEE_RULES)):
+            if getattr(self, name) >= len(names):
+                raise ConfigError(f"parameter {name} must be one of {', '.join(names)}, got {getattr(self, name)}")
+        if self.evaluatorReward == EVALUATOR_REWARDS.index("peer") and self.k < 2:
+            raise ConfigError("parameter evaluatorReward=peer needs k >= 2 (a seat's peers are the other seats of "
+                              "its task); use evaluatorReward=paper with k=1")
+        if not 0 < self.costQuantile < WAD:
+            raise ConfigError(f"parameter costQuantile must be in (0, 1) (in WAD), got {self.costQuantile}")
+        if self.referenceBond > MAX_BOND:
+            raise ConfigError(f"parameter referenceBond must be at most 2^88 - 1 wei, got {self.referenceBond}")
         if self.trustLambda > WAD:
             raise ConfigError(f"parameter trustLambda must be at most 1 (in WAD), got {self.trustLambda}")
         if not 0 < self.trustMin <= WAD <= self.trustMax <= MAX_TRUST:
@@ -132,9 +153,10 @@ class Params:
 
 WAD_FIELDS = frozenset(
     {"alphaF", "betaF", "alphaM", "betaM", "slashPenalty", "trustLambda", "trustMin", "trustMax", "trustInitial",
-     "costSmoothing"}
+     "costSmoothing", "costQuantile"}
 )
-_NAMED_FIELDS = {"aggregation": AGGREGATIONS, "trustRule": TRUST_RULES}
+NAMED_FIELDS = {"aggregation": AGGREGATIONS, "trustRule": CHAIN_TRUST_RULES, "evaluatorReward": EVALUATOR_REWARDS,
+                 "costRule": COST_RULES, "feeRule": FEE_RULES}
 
 
 RAW_WAD_FROM = 10**6  # a WAD weight given as a number below this is a decimal (1 -> 1.0), not raw WAD
@@ -149,8 +171,8 @@ def _parse_value(name: str, raw: Any) -> int:
     text = str(raw).strip()
     if name == "treasury":
         return _address_value(text)
-    if text in _NAMED_FIELDS.get(name, ()):
-        return _NAMED_FIELDS[name].index(text)
+    if text in NAMED_FIELDS.get(name, ()):
+        return NAMED_FIELDS[name].index(text)
     if name in WAD_FIELDS:
         return _wad_value(name, text)
     try:

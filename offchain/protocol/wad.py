@@ -143,3 +143,86 @@ def cost_range(latencies: Sequence[int | None]) -> tuple[int, int]:
 def max_payout(alpha_f: int, alpha_m: int, k: int, reward_unit: int) -> Wei:
     """The fee a task must carry: ceil((alpha_F + K alpha_M) * rewardUnit / WAD)."""
     return Wei(-(-(alpha_f + k * alpha_m) * reward_unit // WAD))
+
+
+# ---------------------------------------------------------------- the peer rule (libraries/Peer.sol)
+
+PAPER, PEER = 0, 1  # evaluator reward rules (Params.evaluatorReward)
+INFORMATIVE = 2  # the trust rule that moves weights by informativeness, once per batch
+MINMAX, QUANTILE = 0, 1  # cost rules (Params.costRule)
+REFUND, FIXED = 0, 1  # fee rules (Params.feeRule)
+
+
+def doubled_median(scores: Sequence[int]) -> int:
+    """Twice the median of an evaluator's revealed scores (Peer.doubledMedian); 0 for none."""
+    if not scores:
+        return 0
+    ordered = sorted(scores)
+    n = len(ordered)
+    return ordered[(n - 1) // 2] + ordered[n // 2]
+
+
+def split_sign(score: int, median2: int) -> int:
+    """+1, 0 or -1 as a score is above, at or below its evaluator's batch median (Peer.splitSign)."""
+    return (2 * score > median2) - (2 * score < median2)
+
+
+def seat_information(signs: Sequence[int], i: int) -> Wad:
+    """Seat i's informativeness among a task's revealed seats (Peer.seatInformation): the mean of
+    signs[i] * signs[k] over the other seats, in WAD; 0 without a peer. Truncates toward zero, as
+    Solidity's signed division (exact for K <= 3)."""
+    if len(signs) < 2 or signs[i] == 0:
+        return Wad(0)
+    agree = sum(signs[i] * s for k, s in enumerate(signs) if k != i)
+    magnitude = abs(agree) * WAD // (len(signs) - 1)
+    return Wad(magnitude if agree >= 0 else -magnitude)
+
+
+def peer_reward(alpha_m: int, beta_m: int, information: int, cost: int) -> Wad:
+    """R_M = alpha_M I - beta_M C |I| (Rewards.peerReward): gains round down, costs and losses up."""
+    magnitude = abs(information)
+    cost_part = mul_wad_up(beta_m, mul_wad_up(cost, magnitude))
+    if information >= 0:
+        return Wad(mul_wad_down(alpha_m, magnitude) - cost_part)
+    return Wad(-(mul_wad_up(alpha_m, magnitude) + cost_part))
+
+
+def trust_informed(w: int, information: int, seats: int, lam: int, w_min: int, w_max: int) -> int:
+    """The informative trust rule's next weight (Trust.informed): clip(w (1 + lam I / seats))."""
+    if seats == 0:
+        return w
+    step = lam * abs(information) // (WAD * seats)
+    moved = w * (WAD + step if information >= 0 else WAD - step) // WAD
+    return min(w_max, max(w_min, moved))
+
+
+# ---------------------------------------------------------------- the quantile cost rule (libraries/CostQuantile.sol)
+
+MAX_RANGE_US = 2**32 - 1  # costRange() returns 32-bit microseconds
+
+
+def weighted_quantile(entries: Sequence[tuple[int, int]], quantile: int) -> int:
+    """The lowest cost whose cumulative units (costs ascending) exceed `quantile` (WAD) of all units.
+
+    `entries` are (cost_us, units) of a role's measured active nodes (CostQuantile.weighted; ties keep
+    their pool order, which cannot change the cost returned)."""
+    ordered = sorted(entries, key=lambda e: e[0])
+    threshold = sum(u for _, u in ordered) * quantile
+    cumulative = 0
+    for cost, units in ordered:
+        cumulative += units
+        if cumulative * WAD > threshold:
+            return cost
+    return ordered[-1][0]
+
+
+def pool_cost_range(entries: Sequence[tuple[int | None, int]], rule: int, quantile: int) -> tuple[int, int]:
+    """The range a role's costs are normalized over (PoQBase._costRange): `entries` are (cost_us or None
+    when never measured, units) of the role's active pool. minmax: (min, max); quantile: (0, 2 q) with q
+    the stake-weighted quantile, capped to 32 bits; (0, 0) when no node is measured."""
+    measured = [(c, u) for c, u in entries if c is not None]
+    if not measured:
+        return 0, 0
+    if rule == MINMAX:
+        return cost_range([c for c, _ in measured])
+    return 0, min(2 * weighted_quantile(measured, quantile), MAX_RANGE_US)

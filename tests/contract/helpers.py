@@ -15,10 +15,13 @@ from typing import Any
 from deploy.devnet import FUNDING_WEI, Devnet, DrawnBatch, advance_time, now
 from offchain.chain.accounts import dev_account, fund_accounts
 from offchain.chain.client import PoQClient
-from offchain.protocol import BatchSettlement, settle_batch, wad
+from offchain.protocol import BatchSettlement, Params, settle_batch, wad
 from offchain.protocol.types import Stage
 
 STAKE = 5 * 10**18  # each actor's stake unless a test says otherwise
+# The paper's rules (Eqs. 3-5 for evaluators, min-max costs, the unpaid fee refunded): the suites that pin
+# the paper's equations with exact numbers deploy these; the defaults are the peer, quantile and fixed rules.
+PAPER = Params(evaluatorReward=wad.PAPER, costRule=wad.MINMAX, feeRule=wad.REFUND)
 FIXED_GAS = 12_000_000
 CLOCK_LEAD = 3_600
 STRANGER_KEY = 60  # dev keys from here on are never used by a Devnet built with first_key=0
@@ -169,9 +172,11 @@ def costs(net: Devnet, addresses: Sequence[str]) -> list[int]:
     out = []
     for address in addresses:
         view = net.owner.node(address)
-        pool, _ = net.owner.call("pool", int(view["role"]))
+        pool, units = net.owner.call("pool", int(view["role"]))
         measured = [net.owner.node(a) for a in pool]
-        lo, hi = wad.cost_range([int(m["costUs"]) if m["costSamples"] else None for m in measured])
+        lo, hi = wad.pool_cost_range([(int(m["costUs"]) if m["costSamples"] else None, int(u))
+                                      for m, u in zip(measured, units, strict=True)],
+                                     net.params.costRule, net.params.costQuantile)
         cost = wad.normalized_cost(view["costSamples"] != 0, int(view["costUs"]), lo, hi)
         assert int(net.owner.call("normalizedCost", address)) == cost
         out.append(cost)

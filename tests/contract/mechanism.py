@@ -12,7 +12,19 @@ from offchain.chain.client import PoQClient
 from offchain.protocol import WAD, commitments
 from tests.contract.helpers import client_for_contract, stranger
 
-COSTS = Path(__file__).resolve().parents[2] / "docs" / "results" / "run-400" / "costs.json"
+RUN_400 = Path(__file__).resolve().parents[2] / "docs" / "results" / "run-400"
+COSTS = RUN_400 / "costs.json"
+HONEST = ("minilm-l6", "mpnet-base", "ce-minilm-l12")  # the run's evaluators
+
+
+def run400_answers() -> list[dict[str, int]]:
+    """Every answer of the 400-task run with the scores its three evaluators gave it, in contract units
+    (0..10_000), in the file's order."""
+    by_answer: dict[tuple[str, str], dict[str, int]] = {}
+    for line in (RUN_400 / "scores.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        by_answer.setdefault((row["record"], row["node"]), {})[row["evaluator"]] = round(row["score"] * 1000)
+    return [scores for scores in by_answer.values() if set(HONEST) <= set(scores)]
 
 
 def run400_latencies() -> tuple[dict[str, float], dict[str, float]]:

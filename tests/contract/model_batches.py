@@ -89,6 +89,8 @@ class Settlement:
     treasury: int  # wei debited from stakes
     suspended: list[str]
     capped: int  # participants whose debit exceeded their stake
+    retained: int = 0  # fixed fee rule: the price not paid out, to the treasury
+    informed: list[tuple[str, int, int]] = field(default_factory=list)  # revealers: (evaluator, seats, information)
 
 
 class BatchesModel(RegistryModel):
@@ -172,8 +174,9 @@ class BatchesModel(RegistryModel):
             raise ModelRevert("InvalidBatchSize", size=size, maxBatchSize=p.maxBatchSize)
         if kinds != size:
             raise ModelRevert("LengthMismatch", expected=size, actual=kinds)
-        if fee < size * self.max_payout():
-            raise ModelRevert("FeeBelowMaxPayout", fee=fee, required=size * self.max_payout())
+        required = self.required_fee(size, reference is not None)
+        if fee < required:
+            raise ModelRevert("FeeBelowMaxPayout", fee=fee, required=required)
         if not self.pools[INFERENCE]:
             raise ModelRevert("NoInferenceNodes")
         if len(self.pools[EVALUATOR]) < p.k:
@@ -296,7 +299,9 @@ class BatchesModel(RegistryModel):
                  for p, nd in enumerate(nodes)]
         weights = [self.trust(a) for a in b.participants]
         revealed = [b.commits[p][1] if p in b.reveals else None for p in range(n)]
-        result = settle_batch(self.p, b.fee, b.tasks, [p in b.answers for p in range(n)], revealed, costs, weights)
+        withheld = b.reference is not None and b.reference_at is None and bool(b.answers)
+        result = settle_batch(self.p, b.fee, b.tasks, [p in b.answers for p in range(n)], revealed, costs, weights,
+                              references_withheld=withheld)
         assert result.paid <= b.fee, f"batch {batch_id} pays {result.paid} out of a fee of {b.fee}"
         settled, trust, slashed, capped = [], [], 0, 0
         for p, (nd, party) in enumerate(zip(nodes, result.parties, strict=True)):
@@ -312,9 +317,11 @@ class BatchesModel(RegistryModel):
             if debited:
                 self.after_debit(nd)
             settled.append((nd.address, party.jobs, party.reward_wad, party.credit - debited))
-        self.node(self.treasury).balance += slashed
+        self.node(self.treasury).balance += slashed + result.retained
         self.node(b.requester).balance += result.refund
         b.finalized = True
         rewards = [r for row in result.rewards for r in row]
+        informed = [(b.participants[p], result.parties[p].informed_seats, result.parties[p].information)
+                    for p in range(n) if revealed[p] is not None]
         return Settlement(result.expired_mask, result.quality, rewards, result.paid, result.refund, settled, trust,
-                          slashed, list(self.events.suspended), capped)
+                          slashed, list(self.events.suspended), capped, result.retained, informed)

@@ -116,13 +116,18 @@ class RegistryModel:
         return [(n.id, self.units(n.stake)) for n in self.pool(role)]
 
     def cost_range(self, role: int) -> tuple[int, int]:
-        return wad.cost_range([n.cost_us if n.cost_samples else None for n in self.pool(role)])
+        entries = [(n.cost_us if n.cost_samples else None, self.units(n.stake)) for n in self.pool(role)]
+        return wad.pool_cost_range(entries, self.p.costRule, self.p.costQuantile)
 
     def normalized_cost(self, n: NodeModel, role: int) -> int:
         return wad.normalized_cost(n.cost_samples != 0, n.cost_us, *self.cost_range(role))
 
     def max_payout(self) -> int:
         return wad.max_payout(self.p.alphaF, self.p.alphaM, self.p.k, self.p.rewardUnit)
+
+    def required_fee(self, size: int, with_references: bool) -> int:
+        bond = self.p.referenceBond if with_references and self.p.feeRule == wad.FIXED else 0
+        return size * (self.max_payout() + bond)
 
     def epoch(self) -> int:
         """The declared-cost epoch of the next transaction."""

@@ -189,6 +189,11 @@ class BatchRules:
         assert trust == s.trust, f"batch {batch_id}: trust {trust} != model {s.trust}"
         treasury = [e["amount"] for e in self._events(receipt, "TreasuryCredited")]
         assert treasury == ([s.treasury] if s.treasury else [])
+        retained = [e["amount"] for e in self._events(receipt, "FeeRetained")]
+        assert retained == ([s.retained] if s.retained else [])
+        informed = [(norm(e["evaluator"]), e["seats"], e["informationWad"])
+                    for e in self._events(receipt, "EvaluatorInformed")]
+        assert informed == s.informed, f"batch {batch_id}: informed {informed} != model {s.informed}"
         refunds = [(norm(e["requester"]), e["amount"]) for e in self._events(receipt, "FeeRefunded")]
         assert refunds == ([(b.requester, s.refund)] if s.refund else [])
         STEPS["settled:" + ("slashed" if s.treasury else "clean") + (":capped" if s.capped else "")
@@ -208,7 +213,7 @@ class BatchRules:
         requester = draw_client(data, self.requesters * 4 + self.accounts, "requester")
         size = data.draw(st.integers(1, self.model.p.maxBatchSize), label="size")
         size = {"empty": 0, "too big": self.model.p.maxBatchSize + 1}.get(shape, size)
-        required = size * self.model.max_payout()
+        required = self.model.required_fee(size, with_reference)
         value = {"exact": required, "more": required + data.draw(st.integers(1, 10**17), label="extra"),
                  "less": max(0, required - 1)}[fee]
         self._open(requester, size, value, with_reference, size + 1 if shape == "kinds" else size)
@@ -302,8 +307,9 @@ class BatchRules:
         for _ in range(data.draw(st.integers(1, 5), label="moves")):
             if not self.model.live_batches():
                 size = data.draw(st.integers(1, self.model.p.maxBatchSize), label="size")
-                if self._open(self.requesters[0], size, size * self.model.max_payout(),
-                              data.draw(st.booleans(), label="with reference")) is None:
+                with_reference = data.draw(st.booleans(), label="with reference")
+                if self._open(self.requesters[0], size, self.model.required_fee(size, with_reference),
+                              with_reference) is None:
                     return
                 continue
             batch_id = data.draw(st.sampled_from([b.id for b in self.model.live_batches()]), label="batch")
@@ -319,7 +325,7 @@ class BatchRules:
         if at.stage == Stage.OPENED:
             if wrong:  # the newest batch, ahead of an older undrawn one when there is one
                 if self.model.batch_count == self.model.drawn_count + 1 and self._can_open():
-                    self._open(self.requesters[1], 1, self.model.max_payout(), False)
+                    self._open(self.requesters[1], 1, self.model.required_fee(1, False), False)
                 return self._draw(self.model.batch_count, self._anyone(data))
             b = self.model.batches[self.model.drawn_count + 1]  # draws go in order
             if self.model.tx_block <= b.draw_block:
@@ -366,7 +372,7 @@ class BatchRules:
         commit and reveal tries again while its stage is open (AlreadyAnswered, AlreadyCommitted,
         AlreadyRevealed). Every transaction is still checked."""
         size = data.draw(st.integers(1, self.model.p.maxBatchSize), label="size")
-        batch_id = self._open(self.requesters[0], size, size * self.model.max_payout(), with_reference)
+        batch_id = self._open(self.requesters[0], size, self.model.required_fee(size, with_reference), with_reference)
         if batch_id is None:
             return
         b = self.model.batches[batch_id]

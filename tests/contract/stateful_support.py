@@ -104,7 +104,7 @@ def params_strategy(aggregation: int, first_k: int) -> st.SearchStrategy[Params]
         min_stake=st.sampled_from([10**16, 10**17]),
         k=st.sampled_from([first_k, *(k for k in (1, 2, 3) if k != first_k)]),
         aggregation=st.just(aggregation),
-        trust=st.tuples(st.integers(0, 1), st.integers(0, WAD), st.integers(1, WAD), st.integers(WAD, 18 * WAD),
+        trust=st.tuples(st.integers(0, 2), st.integers(0, WAD), st.integers(1, WAD), st.integers(WAD, 18 * WAD),
                         st.integers(0, WAD)),
         pool=st.sampled_from([2, 3, 4]),
         batch=st.sampled_from([1, 3, 5, 8]),
@@ -112,12 +112,15 @@ def params_strategy(aggregation: int, first_k: int) -> st.SearchStrategy[Params]
         unbonding_extra=st.integers(1, 300),
         epoch=st.integers(60, 150),
         smoothing=st.one_of(st.just(WAD // 5), st.integers(1, WAD)),
+        rules=st.tuples(st.integers(0, 1), st.integers(0, 1), st.one_of(st.just(WAD // 2), st.integers(1, WAD - 1)),
+                        st.integers(0, 1), st.sampled_from([0, 10**16, 7 * 10**15 + 3])),
     )
 
 
 def _params(weights: tuple[int, int, int, int], slash: int, reward_unit: int, min_stake: int, k: int,
             aggregation: int, trust: tuple[int, int, int, int, int], pool: int, batch: int,
-            windows: tuple[int, int, int, int], unbonding_extra: int, epoch: int, smoothing: int) -> Params:
+            windows: tuple[int, int, int, int], unbonding_extra: int, epoch: int, smoothing: int,
+            rules: tuple[int, int, int, int, int]) -> Params:
     answer, reference, commit, reveal = windows
     rule, lam, trust_min, trust_max, at = trust
     return Params(
@@ -143,6 +146,11 @@ def _params(weights: tuple[int, int, int, int], slash: int, reward_unit: int, mi
         trustMax=trust_max,
         trustInitial=trust_min + (trust_max - trust_min) * at // WAD,  # anywhere in [trustMin, trustMax]
         costSmoothing=smoothing,
+        evaluatorReward=rules[0] if k > 1 else 0,  # the peer rule needs a peer
+        costRule=rules[1],
+        costQuantile=rules[2],
+        feeRule=rules[3],
+        referenceBond=rules[4],
         maxBatchSize=batch,
     )
 

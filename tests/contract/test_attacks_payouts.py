@@ -44,10 +44,15 @@ def test_open_batch_with_fee_below_max_payout_reverts(net: Any) -> None:
     p = net.params
     assert max_payout == wad.max_payout(p.alphaF, p.alphaM, p.k, p.rewardUnit)
     contract_eth = eth(net, net.owner.address)
-    for size in (1, 3):  # the fee covers every task of the batch
+    for size in (1, 3):  # the fee covers every task of the batch, and the reference bond of each
+        required = size * (max_payout + p.referenceBond)
+        assert int(net.owner.call("requiredFee", size, True)) == required
+        assert int(net.owner.call("requiredFee", size, False)) == size * max_payout
         with pytest.raises(reverts.FeeBelowMaxPayout) as err:
-            net.open_batch(["q"] * size, fee=size * max_payout - 1)
-        assert err.value.error_args == {"fee": size * max_payout - 1, "required": size * max_payout}
+            net.open_batch(["q"] * size, fee=required - 1)
+        assert err.value.error_args == {"fee": required - 1, "required": required}
+        with pytest.raises(reverts.FeeBelowMaxPayout):
+            net.open_batch(["q"] * size, fee=size * max_payout - 1, with_reference=False)
     assert (int(net.owner.call("batchCount")), int(net.owner.call("taskCount"))) == (0, 0)
     assert eth(net, net.owner.address) == contract_eth
     assert net.owner.call("accounting")[2] == 0  # nothing in escrow

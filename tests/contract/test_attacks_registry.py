@@ -272,7 +272,6 @@ def _deploy_reverts(w3: Any, account: Any, artifact: Any, *args: Any) -> Any:
         ("k", 0),
         ("k", 4),
         ("aggregation", 4),
-        ("trustRule", 2),
         ("trustLambda", WAD + 1),
         ("trustMin", 0),
         ("trustMin", WAD + 1),
@@ -291,6 +290,13 @@ def _deploy_reverts(w3: Any, account: Any, artifact: Any, *args: Any) -> Any:
         ("epochLength", 0),
         ("alphaF", 10**6 * WAD + 1),
         ("rewardUnit", 10**30 + 1),
+        ("trustRule", 3),
+        ("evaluatorReward", 2),
+        ("costRule", 2),
+        ("costQuantile", 0),
+        ("costQuantile", WAD),  # the quantile must leave some stake above it
+        ("feeRule", 2),
+        ("referenceBond", 2**88),
     ],
 )
 def test_invalid_deployment_parameter_reverts(poq_artifacts: Any, field: str, value: int) -> None:

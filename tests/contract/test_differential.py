@@ -39,7 +39,12 @@ _fields = st.fixed_dictionaries({
     "aggregation": st.integers(min_value=0, max_value=3),
     "minStake": st.just(STAKE_UNIT),
     "epochLength": st.just(100),
-    "trustRule": st.integers(min_value=0, max_value=1),
+    "trustRule": st.integers(min_value=0, max_value=2),
+    "costRule": st.integers(min_value=0, max_value=1),
+    "costQuantile": st.one_of(st.just(WAD // 2), st.integers(min_value=1, max_value=WAD - 1)),
+    "feeRule": st.integers(min_value=0, max_value=1),
+    "referenceBond": st.one_of(st.just(0), st.integers(min_value=1, max_value=10**17)),
+    "evaluatorReward": st.integers(min_value=0, max_value=1),
     "trustLambda": st.one_of(st.integers(min_value=0, max_value=WAD), st.just(WAD)),
     "trustMin": st.integers(min_value=1, max_value=WAD),
     "trustMax": st.integers(min_value=WAD, max_value=18 * WAD),
@@ -47,7 +52,8 @@ _fields = st.fixed_dictionaries({
 })
 params_strategy = _fields.flatmap(  # trustInitial anywhere in [trustMin, trustMax], often the default trustMin
     lambda f: st.one_of(st.just(f["trustMin"]), st.integers(f["trustMin"], f["trustMax"])).map(
-        lambda initial: Params(**f, trustInitial=initial)
+        lambda initial: Params(**{**f, "evaluatorReward": f["evaluatorReward"] if f["k"] > 1 else 0},
+                               trustInitial=initial)
     )
 )
 
@@ -89,14 +95,16 @@ class Mirror:
         assert (int(event["observedUs"]), int(event["costUs"])) == (observed, smoothed)
         self.cost[node] = smoothed
 
-    def normalized(self, address: str, pool: list[str]) -> int:
-        lo, hi = wad.cost_range([self.cost.get(a) for a in pool])
+    def normalized(self, address: str, pool: list[tuple[str, int]]) -> int:
+        params = self.net.params
+        lo, hi = wad.pool_cost_range([(self.cost.get(a), u) for a, u in pool], params.costRule, params.costQuantile)
         return wad.normalized_cost(address in self.cost, self.cost.get(address, 0), lo, hi)
 
 
 def _play(net: Devnet, mirror: Mirror, rng: random.Random, size: int) -> None:
     params, k = net.params, net.params.k
     with_reference = rng.random() < 0.5
+    withheld = with_reference and rng.random() < 0.3  # committed references the requester never reveals
     inference_pool, evaluator_pool = _pool_entries(net, Role.INFERENCE), _pool_entries(net, Role.EVALUATOR)
     batch_id, receipt = net.open_batch([f"q{i}" for i in range(size)], with_reference=with_reference)
     opened_at = int(net.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
@@ -122,7 +130,9 @@ def _play(net: Devnet, mirror: Mirror, rng: random.Random, size: int) -> None:
         advance_time(net.w3, params.answerWindow + 1)
     revealed: list[list[int] | None] = [None] * len(drawn.participants)
     if any(answered):
-        start = _stage_start(net, batch_id, with_reference)
+        if withheld:
+            advance_time(net.w3, params.referenceWindow + 1)  # the referencing stage ends by the clock
+        start = _stage_start(net, batch_id, with_reference and not withheld)
         committed: dict[str, list[int]] = {}
         for offset, evaluator in enumerate(drawn.evaluators):
             if rng.random() < 0.15:
@@ -142,15 +152,16 @@ def _play(net: Devnet, mirror: Mirror, rng: random.Random, size: int) -> None:
                 revealed[drawn.participants.index(evaluator)] = scores
         if quiet:
             advance_time(net.w3, params.revealWindow + 1)
-    inference = [a for a, _ in _addresses(net, Role.INFERENCE)]
-    evaluators = [a for a, _ in _addresses(net, Role.EVALUATOR)]
+    inference, evaluators = _addresses(net, Role.INFERENCE), _addresses(net, Role.EVALUATOR)
     costs = [mirror.normalized(a, inference if p < drawn.inference_count else evaluators)
              for p, a in enumerate(drawn.participants)]
     trust = [mirror.trust.get(a, params.trustInitial) for a in drawn.participants]
     stakes_before = {a: int(net.owner.node(a)["stake"]) for a in drawn.participants}
-    fee = size * int(net.owner.call("maxPayout"))
+    bond = params.referenceBond if with_reference and params.feeRule == wad.FIXED else 0
+    fee = size * (wad.max_payout(params.alphaF, params.alphaM, params.k, params.rewardUnit) + bond)
+    assert int(net.owner.call("requiredFee", size, with_reference)) == fee
     expected = settle_batch(params, fee, drawn.tasks, answered + [False] * len(drawn.evaluators), revealed,
-                            costs, trust)
+                            costs, trust, references_withheld=withheld and any(answered))
     result = net.settlement(net.finalize(batch_id))
     assert result["quality"] == expected.quality
     assert result["rewards"] == [r for row in expected.rewards for r in row]
@@ -163,6 +174,10 @@ def _play(net: Devnet, mirror: Mirror, rng: random.Random, size: int) -> None:
         slashed += debited
         assert result["settled"][address] == (party.jobs, party.reward_wad, party.credit - debited)
     assert result["treasury"] == slashed
+    assert result["retained"] == expected.retained
+    informed = {drawn.participants[p]: (expected.parties[p].informed_seats, expected.parties[p].information)
+                for p in range(len(drawn.participants)) if revealed[p] is not None}
+    assert result["information"] == informed
     moved = {a: w for a, w in zip(drawn.participants, expected.weights, strict=False) if w is not None}
     assert result["trust"] == moved
     mirror.trust.update(moved)
@@ -190,7 +205,8 @@ def _check_floats(params: Params, drawn: Any, revealed: list[list[int] | None], 
     node, seats = drawn.tasks[0]
     seat_scores = [revealed[s][0] if revealed[s] is not None else None for s in seats]  # type: ignore[index]
     scores = [s / 1000.0 for s in seat_scores if s is not None]
-    if not scores or params.aggregation == wad.TRUST:  # the trust center is checked exactly above
+    if not scores or params.aggregation == wad.TRUST or params.evaluatorReward == wad.PEER:
+        # the trust center and the peer rule (0 in a batch of one: every sign is 0) are checked exactly above
         return
     center = floats.consensus(scores, AGGREGATIONS[params.aggregation])
     q = center / 10.0

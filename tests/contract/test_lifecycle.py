@@ -5,10 +5,14 @@ without a reference, a reference never revealed, a node that never answers (alon
 that does), a node suspended by a slash and reinstated by `addStake`, and the exit path from
 unbonding to withdrawal. Costs are the contract's own measurements: each test times the answers and
 commits, so a slow node is the costliest of its pool (C = 1) and a fast one the cheapest (C = 0).
+Every test deploys the paper's rules (helpers.PAPER): these are the paper's equations, pinned; the
+default rules' numbers are the differential test's and tests/contract/test_attacks_incentives.py's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from offchain.chain import reverts
 from offchain.protocol import WAD, Params, expiry_penalty, wad
 from offchain.protocol.types import Role, Stage, Status
 from tests.contract.helpers import (
+    PAPER,
     STAKE,
     answered,
     assert_solvent,
@@ -38,13 +43,19 @@ from tests.contract.helpers import (
 )
 
 
+@pytest.fixture
+def net(make_devnet: Callable[..., Any]) -> Any:
+    """The attack tests' chain (helpers.build) under the paper's rules."""
+    return build(make_devnet, PAPER)
+
+
 def _commit_stage_start(net: Any, batch_id: int) -> int:
     _, deadline = net.owner.call("stageOf", batch_id)
     return int(deadline) - net.params.commitWindow
 
 
 def test_k1_batch_of_one_settles_exactly(make_devnet: Any) -> None:
-    net = build(make_devnet, Params(k=1), n_inference=3, n_evaluators=2)
+    net = build(make_devnet, replace(PAPER, k=1), n_inference=3, n_evaluators=2)
     measure_all(net)  # every node answered or committed within seconds
     batch_id, drawn = open_drawn(net)
     node, (evaluator,) = drawn.node_of(0), drawn.panel_of(0)
@@ -101,7 +112,7 @@ def test_all_scores_equal_pays_each_evaluator_alpha_minus_beta_cost(net: Any) ->
 
 
 def test_all_evaluators_silent_slashes_capped_at_stake_and_refunds_fee(make_devnet: Any) -> None:
-    params = Params(slashPenalty=300 * WAD)  # 3 ETH at rewardUnit 1e16: more than the 2 ETH stake
+    params = replace(PAPER, slashPenalty=300 * WAD)  # 3 ETH at rewardUnit 1e16: more than the 2 ETH stake
     net = build(make_devnet, params, stake=2 * 10**18)
     batch_id, drawn = answered(net)
     advance_time(net.w3, params.commitWindow + params.revealWindow + 1)
@@ -274,7 +285,7 @@ def test_batch_with_a_silent_node_expires_only_that_nodes_tasks(net: Any) -> Non
 
 
 def test_node_slashed_below_min_stake_is_suspended_until_topped_up(make_devnet: Any) -> None:
-    net = build(make_devnet, n_inference=1, stake=Params().minStake)  # staked exactly minStake
+    net = build(make_devnet, PAPER, n_inference=1, stake=Params().minStake)  # staked exactly minStake
     node = net.inference[0]
     batch_id, drawn = open_drawn(net)
     assert drawn.node_of(0) == node.sender

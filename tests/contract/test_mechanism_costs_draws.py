@@ -6,6 +6,7 @@ contract, where costs came from the nodes' own reports and draws from the caller
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from offchain.errors import ContractRevert
 from offchain.protocol import WAD, Params, wad
 from offchain.protocol.draw import draw_batch, draw_seed
 from offchain.protocol.types import Role
+from tests.contract.helpers import PAPER
 from tests.contract.mechanism import (
     declare,
     deploy_attacker,
@@ -23,7 +25,9 @@ from tests.contract.mechanism import (
     timed_batch,
 )
 
-PARAMS = Params(k=3, answerWindow=3_600, commitWindow=3_600, revealWindow=3_600, epochLength=60)
+# the paper's rules: this game pins the min-max cost rule and Eqs. 3-5 (a cost lie under the quantile
+# rule is the same measured number: tests/contract/test_attacks_incentives.py plays its outlier)
+PARAMS = replace(PAPER, k=3, answerWindow=3_600, commitWindow=3_600, revealWindow=3_600, epochLength=60)
 Q_SCORE = 8_000  # every seat scores 8.0, so Q = 0.8 whoever is drawn
 
 
@@ -116,7 +120,8 @@ def test_output_grinding_cannot_choose_the_panel(make_devnet: Any, poq_artifacts
 
 def test_reverting_requester_cannot_choose_its_node(make_devnet: Any, poq_artifacts: Any) -> None:
     """A requester contract that reverts unless its favourite node is drawn, retrying for gas only."""
-    net = make_devnet(Params(k=1), n_inference=4, n_evaluators=2, stake=10**18, fixed_gas=5_000_000)
+    net = make_devnet(Params(k=1, evaluatorReward=wad.PAPER), n_inference=4, n_evaluators=2, stake=10**18,
+                      fixed_gas=5_000_000)
     requester = deploy_attacker(net, poq_artifacts, "ReroutingRequester", net.owner.address)
     wanted = net.inference[0].sender
     fee = int(net.owner.call("maxPayout"))

@@ -11,7 +11,7 @@ import pytest
 
 from deploy.devnet import Devnet, advance_time
 from offchain.chain import reverts
-from offchain.protocol import WAD, Params
+from offchain.protocol import WAD, Params, wad
 from offchain.protocol.draw import inclusion
 from offchain.protocol.types import Role, Status
 from tests.contract.helpers import stranger as funded
@@ -104,7 +104,8 @@ def test_slot_sniping_buys_no_more_than_stake_share(make_devnet: Any) -> None:
 
 def test_exit_cannot_be_held_hostage(make_devnet: Any) -> None:
     """A requester keeps opening batches on a node that wants out; the node exits anyway."""
-    net = make_devnet(Params(k=1, unbondingDelay=600, answerWindow=3_600, commitWindow=3_600, revealWindow=3_600),
+    net = make_devnet(Params(k=1, evaluatorReward=wad.PAPER, unbondingDelay=600, answerWindow=3_600,
+                             commitWindow=3_600, revealWindow=3_600),
                       n_inference=3, n_evaluators=2, stake=5 * ETH, fixed_gas=10_000_000)
     node = net.inference[0]
     batch_id, _ = net.open_batch([f"q{i}" for i in range(16)], with_reference=False)
@@ -152,7 +153,7 @@ def test_trust_whitewash_and_farming_do_not_pay(make_devnet: Any) -> None:
     and trust update) the colluders' mean weight ended below the honest mean every time. Each colluder
     below every honest node, after 48 tasks, fails in 21 % (an honest node can sit at the floor too),
     which is what this test asserted until a CI run drew such panels."""
-    params = Params(k=3, aggregation=3, maxBatchSize=64)
+    params = Params(k=3, aggregation=3, maxBatchSize=64, trustRule=wad.ROBUST)  # the per-task rule of this game
     net = make_devnet(params, n_inference=2, n_evaluators=5, stake=5 * ETH, fixed_gas=30_000_000)
     colluders = {c.sender for c in net.evaluators[:2]}
 

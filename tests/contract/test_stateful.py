@@ -384,7 +384,7 @@ def test_draw_of_a_drawn_batch_reports_the_stage_stageOf_reports(make_devnet: An
     window is Closed, and draw() must say so, not Answering (fixed: PoQDraw reads `_stage(b)`)."""
     from deploy.devnet import advance_time
 
-    params = Params(k=1, answerWindow=60)
+    params = Params(k=1, answerWindow=60, evaluatorReward=0)
     net = make_devnet(params, n_inference=1, n_evaluators=1, fixed_gas=FIXED_GAS)
     batch_id, _ = net.open_batch(["question"], with_reference=False)
     net.draw(batch_id)
