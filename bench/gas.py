@@ -9,7 +9,11 @@ per byte of text. Every row is a steady-state batch (every participant already h
 - per seat: the evaluators' own transactions (commits and reveals) divided by the seats, and, the
   stricter figure, the whole batch divided by its seats (tasks x K).
 
-    .venv/bin/python bench/gas.py [--json] [--aggregation trust]
+The deployment's rules are the defaults (the peer evaluator rule, quantile costs, the fixed fee) or,
+with --rules paper, the paper's (Eqs. 3-5, min-max costs, the unpaid fee refunded); at K = 1 the peer
+rule has no peer, so that row always runs the paper's evaluator rule.
+
+    .venv/bin/python bench/gas.py [--json] [--aggregation trust] [--rules paper]
 """
 
 from __future__ import annotations
@@ -47,8 +51,14 @@ def _batch(net: Devnet, size: int, text: str = "x") -> dict[str, int]:
     return _gas(result["receipts"])
 
 
-def measure(k: int, size: int, artifacts: Any, aggregation: str) -> dict[str, Any]:
-    params = Params(k=k, maxBatchSize=max(SIZES)).with_overrides({"aggregation": aggregation})
+PAPER_RULES = {"evaluatorReward": "paper", "costRule": "minmax", "feeRule": "refund"}
+
+
+def measure(k: int, size: int, artifacts: Any, aggregation: str, rules: str) -> dict[str, Any]:
+    overrides = {"aggregation": aggregation, **(PAPER_RULES if rules == "paper" else {})}
+    if k == 1:
+        overrides["evaluatorReward"] = "paper"  # a seat without a peer: the peer rule needs k >= 2
+    params = Params(k=k, maxBatchSize=max(SIZES), evaluatorReward=int(k > 1)).with_overrides(overrides)
     net = Devnet.create(embedded_web3(), params, n_inference=3, n_evaluators=3,
                         deployments_dir=Path(tempfile.mkdtemp()), artifacts=artifacts, stake=50 * 10**18)
     for _ in range(2):  # warm every participant's balance slot
@@ -69,13 +79,15 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--aggregation", choices=AGGREGATIONS, default="mean",
                         help="consensus mode; trust adds the weight updates to finalize")
+    parser.add_argument("--rules", choices=("default", "paper"), default="default",
+                        help="the default rules (peer, quantile, fixed) or the paper's")
     args = parser.parse_args()
     artifacts = compile_contracts()
-    results = [measure(k, size, artifacts, args.aggregation) for k in (1, 2, 3) for size in SIZES]
+    results = [measure(k, size, artifacts, args.aggregation, args.rules) for k in (1, 2, 3) for size in SIZES]
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"aggregation {args.aggregation}; 3 inference nodes, 3 evaluators; texts excluded")
+    print(f"aggregation {args.aggregation}, {args.rules} rules; 3 inference nodes, 3 evaluators; texts excluded")
     print(f"{'K':>2}{'batch':>6}" + "".join(f"{s:>11}" for s in STEPS)
           + f"{'per task':>10}{'per seat':>10}{'(all/seat)':>11}")
     for r in results:

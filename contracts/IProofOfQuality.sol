@@ -65,11 +65,14 @@ interface IProofOfQuality is IPoQTypes {
     ///         unanswered tasks are ignored).
     function revealScores(uint256 batchId, uint16[] calldata scores, bytes32 salt) external;
 
-    /// @notice Settle a Closed batch: every task by Eqs. 1-5, slashes to the treasury, surplus to the
-    ///         requester. Anyone may call, passing each evaluator participant's revealed scores in
-    ///         participant order (from its ScoresRevealed event; empty for one that did not reveal): the
-    ///         contract keeps only their hash.
-    function finalize(uint256 batchId, uint16[][] calldata revealed) external;
+    /// @notice Settle a Closed batch: every task by the deployment's rules, slashes to the treasury, the
+    ///         fee's rest to the requester or the treasury. Anyone may call, passing each evaluator
+    ///         participant's revealed scores in participant order (from its ScoresRevealed event; empty for
+    ///         one that did not reveal): the contract keeps only their hash. When settlement measures
+    ///         informativeness, `middles` holds each one's two middle scores (the ((n-1)/2)-th and the
+    ///         (n/2)-th smallest; [0, 0] for a silent one), which the contract checks in one pass instead
+    ///         of sorting; otherwise it may be empty.
+    function finalize(uint256 batchId, uint16[][] calldata revealed, uint16[2][] calldata middles) external;
 
     /// @notice Withdraw `amount` wei of the caller's balance.
     function withdraw(uint256 amount) external;

@@ -52,6 +52,8 @@ abstract contract PoQBase is IPoQTypes {
     uint64 internal immutable COST_QUANTILE;
     uint8 internal immutable FEE_RULE;
     uint256 internal immutable REFERENCE_BOND;
+    /// @dev Whether settlement measures informativeness: the peer rule pays it, the informative trust rule moves on it.
+    bool internal immutable INFORMED;
 
     uint8 internal constant REWARD_PAPER = 0; // Eqs. 3-5: closeness to the consensus centre
     uint8 internal constant REWARD_PEER = 1; // informativeness: agreement with the panel beyond the batch's own split
@@ -200,6 +202,7 @@ abstract contract PoQBase is IPoQTypes {
         COST_QUANTILE = p.costQuantile;
         FEE_RULE = p.feeRule;
         REFERENCE_BOND = p.referenceBond;
+        INFORMED = p.evaluatorReward == REWARD_PEER || (p.aggregation == Consensus.TRUST && p.trustRule == Trust.INFORMATIVE);
     }
 
     // ================================================================ read-only helpers

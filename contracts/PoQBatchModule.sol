@@ -23,9 +23,9 @@ contract PoQBatchModule is PoQDraw, PoQSettlement {
     }
 
     /// @notice Settle batch `batchId` of the calling PoQ contract (IProofOfQuality.finalize).
-    function settle(uint256 batchId, uint16[][] calldata revealed) external {
+    function settle(uint256 batchId, uint16[][] calldata revealed, uint16[2][] calldata middles) external {
         if (address(this) == SELF) revert NotDelegated();
-        _finalize(batchId, revealed);
+        _finalize(batchId, revealed, middles);
     }
 
     /// @notice The hash of this module's parameters (treasury resolved), which the PoQ contract matches.

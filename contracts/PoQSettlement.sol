@@ -42,25 +42,38 @@ abstract contract PoQSettlement is PoQPools {
         uint256[] parties;
         uint256[] sorted;
         int256[] signs; // each revealed seat's split sign (Peer.splitSign)
+        int256 signTotal;
         uint256 count;
     }
 
     /// @dev IProofOfQuality.finalize: settle a Closed batch. Runs in the PoQ contract's storage.
     ///      `revealed` holds each evaluator participant's revealed scores (empty for one that did not
     ///      reveal), checked against the hash its reveal stored.
-    function _finalize(uint256 batchId, uint16[][] calldata revealed) internal {
+    function _finalize(uint256 batchId, uint16[][] calldata revealed, uint16[2][] calldata middles) internal {
         Batch storage b = _batch(batchId);
         (Stage stage,,) = _stage(b);
         if (stage != Stage.Closed) revert WrongStage(batchId, Stage.Closed, stage);
         b.stage = Stage.Finalized;
-        Party[] memory parties = _loadParties(batchId, b, revealed);
-        uint256 size = b.size;
-        uint256[] memory quality = new uint256[](size);
-        int256[] memory rewards = new int256[](size * (1 + K));
+        Party[] memory parties = _loadParties(batchId, b, revealed, middles);
+        (uint256[] memory quality, int256[] memory rewards, uint256 expiredMask, uint256 expired) =
+            _settleTasks(batchId, b.size, parties);
+        uint256 paid = _applyParties(batchId, parties);
+        uint256 refund = _settleFee(batchId, b, paid, b.size - expired);
+        emit BatchFinalized(batchId, b.firstTaskId, expiredMask, quality, rewards, paid, refund);
+        _clear(batchId, b, parties.length);
+    }
+
+    /// @dev Settles every task in order: Q, the node's reward and one per seat (`rewards`: 1 + K per
+    ///      task), or the node's slash for a task it never answered (bit t of `expiredMask`).
+    function _settleTasks(uint256 batchId, uint256 size, Party[] memory parties)
+        internal
+        view
+        returns (uint256[] memory quality, int256[] memory rewards, uint256 expiredMask, uint256 expired)
+    {
+        quality = new uint256[](size);
+        rewards = new int256[](size * (1 + K));
         Seats memory seats =
-            Seats(new uint256[](K), new uint256[](K), new uint256[](K), new uint256[](K), new int256[](K), 0);
-        uint256 expiredMask;
-        uint256 expired;
+            Seats(new uint256[](K), new uint256[](K), new uint256[](K), new uint256[](K), new int256[](K), 0, 0);
         uint256 word;
         for (uint256 t; t < size; ++t) {
             if (t % Packing.TASKS_PER_WORD == 0) word = _taskWords[batchId][t / Packing.TASKS_PER_WORD];
@@ -74,10 +87,6 @@ abstract contract PoQSettlement is PoQPools {
                 quality[t] = _settleTask(lane, parties, seats, rewards, t * (1 + K));
             }
         }
-        uint256 paid = _applyParties(batchId, parties);
-        uint256 refund = _settleFee(batchId, b, paid, size - expired);
-        emit BatchFinalized(batchId, b.firstTaskId, expiredMask, quality, rewards, paid, refund);
-        _clear(batchId, b, parties.length);
     }
 
     // ================================================================ per task
@@ -121,8 +130,11 @@ abstract contract PoQSettlement is PoQPools {
             Party memory party = parties[Packing.seatOf(lane, j)];
             int256 reward = -int256(SLASH_PENALTY);
             if (party.flags & Packing.REVEALED != 0) {
-                int256 information = Peer.seatInformation(seats.signs, seats.count, revealed);
-                (party.information, party.informedSeats) = (party.information + information, party.informedSeats + 1);
+                int256 information;
+                if (INFORMED) {
+                    information = Peer.seatInformation(seats.signs[revealed], seats.signTotal, seats.count);
+                    (party.information, party.informedSeats) = (party.information + information, party.informedSeats + 1);
+                }
                 reward = EVALUATOR_REWARD == REWARD_PEER
                     ? Rewards.peerReward(ALPHA_M, BETA_M, information, party.cost)
                     : Rewards.evaluatorReward(
@@ -147,7 +159,7 @@ abstract contract PoQSettlement is PoQPools {
     }
 
     /// @dev Fills `seats` with a task's revealed seats, in seat order.
-    function _revealedSeats(uint256 lane, Party[] memory parties, Seats memory seats) internal pure {
+    function _revealedSeats(uint256 lane, Party[] memory parties, Seats memory seats) internal view {
         (uint256[] memory scores, uint256[] memory weights, uint256[] memory who) =
             (seats.scores, seats.weights, seats.parties);
         uint256 k = who.length; // the scratch keeps its capacity K in `parties`
@@ -156,16 +168,20 @@ abstract contract PoQSettlement is PoQPools {
             mstore(weights, k)
         }
         uint256 n;
+        int256 total;
         for (uint256 j; j < k; ++j) {
             uint256 e = Packing.seatOf(lane, j);
             Party memory party = parties[e];
             uint256 index = party.cursor++;
             if (party.flags & Packing.REVEALED == 0) continue;
             (scores[n], weights[n], who[n]) = (party.scores[index], party.weight, e);
-            seats.signs[n] = Peer.splitSign(scores[n], party.median2);
+            if (INFORMED) {
+                int256 sign = Peer.splitSign(scores[n], party.median2);
+                (seats.signs[n], total) = (sign, total + sign);
+            }
             ++n;
         }
-        seats.count = n;
+        (seats.count, seats.signTotal) = (n, total);
         assembly ("memory-safe") {
             mstore(scores, n) // trim to the revealed seats
             mstore(weights, n)
@@ -212,7 +228,7 @@ abstract contract PoQSettlement is PoQPools {
     /// @dev Every participant's flags, normalized cost and trust weight, before anyone is settled: a
     ///      suspension during settlement cannot move the cost range under the participants after it. Each
     ///      evaluator's revealed scores are checked against the hash its reveal stored.
-    function _loadParties(uint256 batchId, Batch storage b, uint16[][] calldata revealed)
+    function _loadParties(uint256 batchId, Batch storage b, uint16[][] calldata revealed, uint16[2][] calldata middles)
         internal
         view
         returns (Party[] memory parties)
@@ -222,16 +238,22 @@ abstract contract PoQSettlement is PoQPools {
         if (revealed.length != parties.length - inferenceCount) {
             revert LengthMismatch(parties.length - inferenceCount, revealed.length);
         }
+        if (INFORMED && middles.length != revealed.length) revert LengthMismatch(revealed.length, middles.length);
         uint256[4] memory ranges; // lo and hi of each role
         (ranges[0], ranges[1]) = _costRange(0);
         (ranges[2], ranges[3]) = _costRange(1);
         for (uint256 p; p < parties.length; ++p) {
             parties[p] = _loadParty(batchId, p, p < inferenceCount ? 0 : 2, ranges);
         }
-        bool informed = EVALUATOR_REWARD == REWARD_PEER || (AGGREGATION == Consensus.TRUST && TRUST_RULE == Trust.INFORMATIVE);
         for (uint256 p = inferenceCount; p < parties.length; ++p) {
             _checkRevealed(batchId, p, parties[p], revealed[p - inferenceCount]);
-            if (informed) parties[p].median2 = Peer.doubledMedian(parties[p].scores);
+            if (INFORMED && parties[p].flags & Packing.REVEALED != 0) {
+                (uint16 lower, uint16 upper) = (middles[p - inferenceCount][0], middles[p - inferenceCount][1]);
+                if (!Peer.areMiddles(parties[p].scores, lower, upper)) {
+                    revert MiddlesMismatch(batchId, parties[p].account, lower, upper);
+                }
+                parties[p].median2 = uint256(lower) + upper;
+            }
         }
     }
 
@@ -292,7 +314,7 @@ abstract contract PoQSettlement is PoQPools {
             nd.trustWeight = uint64(party.weight); // <= TRUST_MAX < 2^64
             emit TrustUpdated(batchId, party.account, party.weight);
         }
-        emit EvaluatorInformed(batchId, party.account, party.informedSeats, party.information);
+        if (INFORMED) emit EvaluatorInformed(batchId, party.account, party.informedSeats, party.information);
     }
 
     /// @dev The fee: refund rule, what the tasks did not pay goes back to the requester. Fixed rule, the

@@ -189,6 +189,8 @@ interface IPoQTypes {
     error ScoreOutOfRange(uint256 score, uint256 maxScore);
     /// @notice Thrown when the scores given to finalize for an evaluator are not the ones it revealed.
     error RevealedScoresMismatch(uint256 batchId, address evaluator);
+    /// @notice Thrown when the middle scores given to finalize for an evaluator are not those of its revealed scores.
+    error MiddlesMismatch(uint256 batchId, address evaluator, uint16 lower, uint16 upper);
     /// @notice Thrown when a withdrawal asks for more than the caller's balance.
     error InsufficientBalance(address account, uint256 requested, uint256 available);
     /// @notice Thrown when sending ETH to the withdrawing account fails.

@@ -146,8 +146,8 @@ contract ProofOfQuality is PoQRegistry, PoQViews {
     // ================================================================ settlement
 
     /// @inheritdoc IProofOfQuality
-    function finalize(uint256 batchId, uint16[][] calldata revealed) external {
-        _delegate(abi.encodeCall(PoQBatchModule.settle, (batchId, revealed)));
+    function finalize(uint256 batchId, uint16[][] calldata revealed, uint16[2][] calldata middles) external {
+        _delegate(abi.encodeCall(PoQBatchModule.settle, (batchId, revealed, middles)));
     }
 
     /// @dev Runs the batch module's code in this contract's storage; its custom errors come back as raised.

@@ -17,7 +17,7 @@ from web3.types import RPCEndpoint, TxReceipt
 from deploy.compiler import CompiledArtifacts
 from deploy.deployer import deploy_poq
 from offchain.chain.accounts import dev_account, fund_accounts
-from offchain.chain.batches import revealed_scores
+from offchain.chain.batches import finalize_arguments
 from offchain.chain.client import PoQClient
 from offchain.chain.connect import is_embedded
 from offchain.protocol import commitments
@@ -214,7 +214,7 @@ class Devnet:
 
     def finalize(self, batch_id: int, caller: PoQClient | None = None) -> TxReceipt:
         """Finalize with every evaluator's revealed scores, read from the batch's events."""
-        return (caller or self.requester).transact("finalize", batch_id, revealed_scores(self.owner, batch_id))
+        return (caller or self.requester).transact("finalize", batch_id, *finalize_arguments(self.owner, batch_id))
 
     # ------------------------------------------------------------------ whole batches
 

@@ -27,12 +27,17 @@ def score_units(scores: npt.NDArray[np.float64]) -> IntArray:
 
 
 def params_for(alpha_f: float, beta_f: float, alpha_m: float, beta_m: float, k: int, aggregation: str,
-               base: Params | None = None) -> Params:
-    """Contract parameters with these float weights as exact decimals in WAD (0.3 -> 3e17)."""
+               base: Params | None = None, *, evaluator_reward: str = "paper") -> Params:
+    """Contract parameters with these float weights as exact decimals in WAD (0.3 -> 3e17).
+
+    The evaluator reward rule is named (the exact rounds and the replay settle the paper's, the
+    default here), and C is the min-max normalization the simulation computes (simulation.costs), so
+    costRule is pinned to minmax whatever the contract's default.
+    """
     return (base or Params()).with_overrides({
         "alphaF": repr(float(alpha_f)), "betaF": repr(float(beta_f)),
         "alphaM": repr(float(alpha_m)), "betaM": repr(float(beta_m)),
-        "k": k, "aggregation": aggregation,
+        "k": k, "aggregation": aggregation, "evaluatorReward": evaluator_reward, "costRule": "minmax",
     })
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from offchain.errors import ConfigError, DatasetError
+from offchain.metrics import pearson
 from offchain.protocol.types import SCORE_SCALE
 
 SCORES_FILE = "scores.jsonl"
@@ -217,3 +218,21 @@ def load_f1(path: Path, records: list[str], nodes: list[str]) -> FloatArray:
             raise DatasetError(str(path), number, "missing key 'f1'")
         f1[record_index[record], node_index[node]] = _number(path, number, row["f1"], "f1", 0.0, SCORE_SCALE)
     return f1
+
+
+def f1_pearson(inputs: SimInputs) -> FloatArray:
+    """(evaluators,): Pearson r of each evaluator's scores with F1 over the answers that have both.
+
+    Every answered (record, node) pair with a known F1 counts once (not weighted by how often the
+    simulation samples it). NaN for every evaluator without f1.jsonl, and for one whose scores are
+    constant or unknown (a lazy evaluator: simulation.lazy).
+    """
+    out = np.full(len(inputs.evaluators), np.nan)
+    if inputs.f1 is None:
+        return out
+    known = inputs.answered & ~np.isnan(inputs.f1)
+    for m in range(len(inputs.evaluators)):
+        scores = inputs.scores[:, :, m][known]
+        if scores.size and not np.isnan(scores).any() and scores.min() < scores.max():  # exact test of a constant
+            out[m] = pearson(scores, inputs.f1[known])
+    return out

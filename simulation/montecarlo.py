@@ -1,22 +1,36 @@
 """Vectorized Monte Carlo simulation of PoQ rewards (the paper's Section on simulation, Table 4).
 
 Each of R rounds draws a uniform record, a uniform inference node and K distinct evaluators (a
-uniform K-subset); the evaluators' scores of that node's answer give the consensus center, Q, R_F and
-R_M through offchain.protocol.floats, on whole arrays at once (no Python loop over rounds). Arrays of
+uniform K-subset); the evaluators' scores of that node's answer give the consensus center, Q and R_F
+through offchain.protocol.floats, on whole arrays at once (no Python loop over rounds). Arrays of
 per-seat values are laid out (K, R): seat-major, so every per-seat operation is a contiguous vector op.
-Optionally the first rounds are also settled exactly in WAD integers (simulation.exact).
+
+The evaluator reward R_M follows `SimConfig.evaluator_reward`:
+- "peer" (the default; simulation.peer): multi-task peer prediction, correlated-agreement style.
+  Rounds are grouped into batches of `SimConfig.batch_size` consecutive rounds; a seat's sign is
+  sign(score - its evaluator's median over the batch), its informativeness I the mean over the other
+  seats of its round of the product of signs, and R_M = alpha_M I - beta_M C |I|. A constant
+  reporter earns exactly 0, a random one's I is 0 in expectation (so its R_M, net of its cost, is
+  below 0), and a strictly increasing transform of one evaluator's scores changes nobody's reward.
+- "paper" (Eqs. 3-5): R_M = alpha_M (1 - d) - beta_M C with d = |e - center| / 10, closeness to the
+  consensus center. It pays a constant near the panel's mean more than an honest evaluator; it is
+  what `poq report` uses to reproduce the paper's Table 4, and the only rule of the exact rounds.
+Optionally the first rounds are also settled exactly in WAD integers (simulation.exact; paper rule only:
+they check the contract's per-round equations).
 
 Two simulation-only extensions for the robustness study (adaptive robust PoQ, arXiv 2601.21189):
 - aggregation "trust": an adaptive trust-weighted consensus Σ w_m e_m / Σ w_m whose weights are updated
   after every round from each sampled evaluator's deviation (see `trust_consensus`). Round r's consensus
   depends on the weights after round r - 1, so this mode loops over rounds (numpy over the K seats of
   each round): about 40x slower than mean/median/trimmed (bench/simulate.py on a 2-core CPU: ~100,000
-  vs ~4,000,000 rounds/s; 5,000 rounds take ~0.05 s).
+  vs ~4,000,000 rounds/s; 5,000 rounds take ~0.05 s). The trust rules drive the consensus (Q, R_F and
+  the paper rule's R_M); the peer rule's R_M does not read the consensus.
 - an `Adversary`: a subset of evaluators whose scores pass through an attack (offchain.agents.strategies)
   before aggregation, drawn from its own seeded Generator.
 
 Costs follow `SimConfig.costs` (simulation.costs): the nodes' claims, honest or not (the old contract,
-and with no liar the paper's Table 4), or what the contract measures from block timestamps.
+and with no liar and the paper rule the paper's Table 4), or what the contract measures from block
+timestamps.
 """
 
 from __future__ import annotations
@@ -36,6 +50,9 @@ from simulation.costs import CostConfig, RoleCosts, check_costs, role_costs
 from simulation.costs import normalized_costs as normalized_costs  # re-exported: the paper's static C
 from simulation.exact import ExactRounds, params_for, settle_rounds
 from simulation.inputs import SimInputs
+from simulation.lazy import LazyEvaluator, draw_random_seats, random_indices, with_lazy
+from simulation.peer import DEFAULT_BATCH_SIZE, PAPER, PEER, check_rule, round_peer_rewards
+from simulation.peer import EVALUATOR_REWARDS as EVALUATOR_REWARDS  # re-exported: peer | paper
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -70,7 +87,12 @@ class TrustConfig:
 
 @dataclass(frozen=True)
 class SimConfig:
-    """One simulation: rounds, seed, panel size K and the reward weights (floats, paper's scale)."""
+    """One simulation: rounds, seed, panel size K, the reward weights (floats, paper's scale) and rule.
+
+    `evaluator_reward` "peer" (the default) or "paper" (Eqs. 3-5; the exact rounds need it);
+    `batch_size`: consecutive rounds per batch of the peer rule (the contract's batch of tasks);
+    `lazy`: constant or random evaluators appended to the inputs' evaluators (simulation.lazy).
+    """
 
     rounds: int = 5000
     seed: int = 0
@@ -83,10 +105,15 @@ class SimConfig:
     exact_rounds: int = 0  # settle the first N rounds in WAD integers too (K <= 3, as on chain)
     trust: TrustConfig = field(default_factory=TrustConfig)  # used when aggregation == "trust"
     costs: CostConfig = field(default_factory=CostConfig)  # claimed (default) or measured, and any liars
+    evaluator_reward: str = PEER  # peer | paper (simulation.peer.EVALUATOR_REWARDS)
+    batch_size: int = DEFAULT_BATCH_SIZE  # rounds per batch of the peer rule
+    lazy: tuple[LazyEvaluator, ...] = ()  # evaluators appended to the inputs' (simulation.lazy)
 
     def params(self) -> Params:
-        """The contract parameters (offchain.protocol.Params) with these weights, K, aggregation and smoothing."""
-        params = params_for(self.alpha_f, self.beta_f, self.alpha_m, self.beta_m, self.k, self.aggregation)
+        """The contract parameters (offchain.protocol.Params) with these weights, K, aggregation, evaluator
+        reward rule and smoothing (the min-max cost rule: simulation.exact.params_for)."""
+        params = params_for(self.alpha_f, self.beta_f, self.alpha_m, self.beta_m, self.k, self.aggregation,
+                            evaluator_reward=self.evaluator_reward)
         return replace(params, costSmoothing=self.costs.smoothing_wad())
 
 
@@ -151,11 +178,14 @@ class SimResult:
     exact: ExactRounds | None = field(default=None)
 
     def as_dict(self) -> dict[str, Any]:
-        """`{"inference": {node: stats}, "evaluator": {name: stats}, "costs": {rule, liars}}` (+ "exact")."""
+        """`{"inference": {node: stats}, "evaluator": {name: stats}, "costs": {rule, liars},
+        "evaluator_reward": {rule, batch_size}}` (+ "exact")."""
         costs = self.config.costs
         out: dict[str, Any] = {"inference": self.inference.as_dict(), "evaluator": self.evaluator.as_dict(),
                                "costs": {"rule": costs.rule,
-                                         "liars": {liar.name: liar.claim_us for liar in costs.liars}}}
+                                         "liars": {liar.name: liar.claim_us for liar in costs.liars}},
+                               "evaluator_reward": {"rule": self.config.evaluator_reward,
+                                                    "batch_size": self.config.batch_size}}
         if self.exact is not None:
             out["exact"] = {"rounds": len(self.exact.node_reward),
                             "max_float_diff": self.exact.max_float_diff}
@@ -270,8 +300,10 @@ def round_rewards(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(Q, R_F, R_M) of rounds given seat scores (K, R), node costs (R,) and seat costs (K, R).
 
-    `consensus` (R,) overrides the center (the trust mode computes it); the evaluators' deviations
-    are measured against the same center that gives Q.
+    R_M is the paper's per-round rule (Eqs. 3-5), whatever `config.evaluator_reward` says: the peer
+    rule needs the round's batch (simulate applies it). `consensus` (R,) overrides the center (the
+    trust mode computes it); the evaluators' deviations are measured against the same center that
+    gives Q.
     """
     c = center(scores, config.aggregation) if consensus is None else consensus
     q = floats.quality(c, 1.0)  # Q = center / 10; for the mean, sum(e) / (10 K) (Eq. 1)
@@ -332,6 +364,7 @@ def _check(inputs: SimInputs, config: SimConfig) -> None:
     if config.exact_rounds and config.k > MAX_K:
         raise ConfigError(f"exact WAD rounds need k <= {MAX_K} (the contract's limit), got {config.k}")
     check_costs(config.costs, inputs.nodes, inputs.evaluators)
+    check_rule(config.evaluator_reward, config.batch_size)
 
 
 def _stats(names: list[str], who: IntArray, rewards: FloatArray, costs: RoleCosts,
@@ -350,15 +383,25 @@ def simulate(inputs: SimInputs, config: SimConfig | None = None, adversary: Adve
     """Run the Monte Carlo simulation; deterministic for a given seed (and the adversary's seed).
 
     With an adversary, malicious seats report the attacked score; rewards use the reported scores.
+    `config.lazy` evaluators are appended to the inputs first (an adversary's mask covers them too).
+    R_M follows `config.evaluator_reward` (module docstring).
     `trust_history` keeps every evaluator's weight after every round (trust mode; Rounds.trust_weights).
     """
     config = config or SimConfig()
+    inputs = with_lazy(inputs, config.lazy)  # SimResult.inputs holds the lazy evaluators' columns too
     _check(inputs, config)
     if adversary is not None and np.shape(adversary.malicious) != (inputs.scores.shape[2],):
         raise ConfigError(f"the adversary marks {np.shape(adversary.malicious)} evaluators, "
                           f"the inputs have {inputs.scores.shape[2]}")
     if adversary is not None and config.exact_rounds:
         raise ConfigError("exact WAD rounds settle the honest scores; they cannot be combined with an adversary")
+    randoms = random_indices(inputs, config.lazy)
+    if config.exact_rounds and randoms:
+        raise ConfigError("exact WAD rounds settle the run's scores; a random evaluator's draws per seat are not "
+                          "among them")
+    if config.exact_rounds and config.evaluator_reward != PAPER:
+        raise ConfigError(f"exact WAD rounds settle the paper's per-round evaluator reward, not "
+                          f"{config.evaluator_reward!r}: set evaluator_reward 'paper' (--evaluator-reward paper)")
     n_records, n_nodes, n_evaluators = inputs.scores.shape
     rng = np.random.default_rng(config.seed)
     record = rng.integers(0, n_records, config.rounds)
@@ -370,6 +413,8 @@ def simulate(inputs: SimInputs, config: SimConfig | None = None, adversary: Adve
     flat = np.ascontiguousarray(inputs.scores, dtype=np.float64).ravel()
     base = (record * n_nodes + node) * n_evaluators
     scores = np.stack([flat[base + row] for row in seats])  # (K, R)
+    if randoms:
+        draw_random_seats(scores, seats, randoms, config.seed)
     if adversary is not None:
         bad = np.asarray(adversary.malicious, dtype=bool)[seats]
         if bad.any():
@@ -382,6 +427,9 @@ def simulate(inputs: SimInputs, config: SimConfig | None = None, adversary: Adve
         trace = trust_consensus(scores, seats, n_evaluators, config.trust, history=trust_history)
     q, r_f, r_m = round_rewards(scores, node_costs.c, seat_costs.c, config,
                                 None if trace is None else trace.center)
+    if config.evaluator_reward == PEER:
+        r_m = round_peer_rewards(scores, seats, n_evaluators, seat_costs.c, config.alpha_m, config.beta_m,
+                                 config.batch_size)
 
     rounds = Rounds(record, node, seats.T, q, r_f, r_m.T,
                     inputs.f1[record, node] if inputs.f1 is not None else None,

@@ -24,6 +24,9 @@ RewardsSettled:
   measuring changes: quantization to seconds, the inclusion time, smoothing (max_cost_diff,
   max_profiled_diff). Latencies that round to the same second are measured alike: sub-second
   evaluators all cost 0 in batches of one.
+
+The evaluator reward checked is the paper's per-round rule: replay_onchain takes a simulation run with
+evaluator_reward "paper" only (the default "peer" rule pays per batch of rounds, simulation.peer).
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ from offchain.errors import ConfigError
 from offchain.protocol import WAD, Params, commitments, floats, settle_batch, wad
 from simulation.costs import normalized_costs
 from simulation.exact import score_units
+from simulation.lazy import RANDOM
 from simulation.montecarlo import SimResult, answered_records, round_rewards
+from simulation.peer import PAPER
 
 STAKE_WEI = 1_000 * 10**18  # far above any debit in a replay, so the stake cap never applies
 FIXED_GAS = 2_000_000
@@ -77,7 +82,9 @@ def replay_onchain(result: SimResult, n: int, params: Params | None = None, *, a
     """Play the first n simulated rounds' records as batches of one on a fresh deployment; compare rewards.
 
     `params` defaults to the simulation's weights, K, aggregation and cost smoothing; `w3` to a fresh
-    embedded eth-tester chain; `artifacts` to the compiled contracts (cached by source hash).
+    embedded eth-tester chain; `artifacts` to the compiled contracts (cached by source hash). The
+    float equations it checks are the paper's per-round ones, so `result` must use evaluator_reward
+    "paper" (ConfigError otherwise).
     """
     from deploy.compiler import compile_contracts
     from deploy.devnet import Devnet
@@ -85,6 +92,12 @@ def replay_onchain(result: SimResult, n: int, params: Params | None = None, *, a
 
     if not 1 <= n <= len(result.rounds.record):
         raise ConfigError(f"replay rounds must be between 1 and the {len(result.rounds.record)} simulated")
+    if result.config.evaluator_reward != PAPER:
+        raise ConfigError(f"the replay checks the paper's per-round evaluator reward, not "
+                          f"{result.config.evaluator_reward!r}: simulate with evaluator_reward 'paper' "
+                          "(--evaluator-reward paper)")
+    if any(x.kind == RANDOM for x in result.config.lazy):
+        raise ConfigError("the replay plays the run's scores; a random evaluator has none (its draws are per seat)")
     params = params or result.config.params()
     inputs = result.inputs
     n_nodes, n_evaluators = len(inputs.nodes), len(inputs.evaluators)

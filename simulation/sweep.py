@@ -16,6 +16,10 @@ difference of the real evaluators the malicious instances happen to clone). The 
 that: honest minus malicious R_M among the instances of one real evaluator (same scores when honest,
 same cost), averaged over the real evaluators weighted by their malicious seats. The trust cells loop over
 rounds (simulation.montecarlo.trust_consensus), so they take most of the sweep's time.
+
+R_M follows `SweepConfig.evaluator_reward`: "peer" by default (simulation.peer, batches of
+`batch_size` rounds), "paper" for the report's sweep (simulation.pipeline.report_robust). The closeness
+gap is the gap in 1 − d under either rule.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from offchain.errors import ConfigError
 from offchain.metrics import spearman
 from simulation.inputs import SimInputs
 from simulation.montecarlo import SIM_AGGREGATIONS, Adversary, SimConfig, TrustConfig, simulate
+from simulation.peer import DEFAULT_BATCH_SIZE, PEER, check_rule
 
 RATIOS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 KS = (1, 3, 5, 7)
@@ -62,6 +67,8 @@ class SweepConfig:
     alpha_m: float = 1.0
     beta_m: float = 0.3
     trust: TrustConfig = field(default_factory=TrustConfig)
+    evaluator_reward: str = PEER  # peer | paper (simulation.peer); `poq report` sweeps with paper
+    batch_size: int = DEFAULT_BATCH_SIZE  # rounds per batch of the peer rule
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ def _check(config: SweepConfig, inputs: SimInputs) -> list[Strategy]:
             raise ConfigError(f"unknown aggregation {mode!r}; choose from {', '.join(SIM_AGGREGATIONS)}")
     if not (config.ratios and config.ks and config.aggregations and config.strategies):
         raise ConfigError("every sweep axis needs at least one value")
+    check_rule(config.evaluator_reward, config.batch_size)
     return [parse_strategy(spec) for spec in config.strategies]
 
 
@@ -142,7 +150,8 @@ def run_sweep(inputs: SimInputs, config: SweepConfig | None = None,
             for k in config.ks:
                 sim = SimConfig(rounds=config.rounds, seed=config.seed, k=k, alpha_f=config.alpha_f,
                                 beta_f=config.beta_f, alpha_m=config.alpha_m, beta_m=config.beta_m,
-                                aggregation=mode, trust=config.trust)
+                                aggregation=mode, trust=config.trust, evaluator_reward=config.evaluator_reward,
+                                batch_size=config.batch_size)
                 for r_index, ratio in enumerate(config.ratios):
                     mask = malicious_mask(config.pool_size, ratio, config.seed + 7919 * r_index)
                     adversary = Adversary(mask, strategy, seed=config.seed + 104729 * (s_index + 1))
@@ -200,6 +209,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _rule(config: SweepConfig) -> str:
+    return f"peer (batches of {config.batch_size} rounds)" if config.evaluator_reward == PEER else "paper (Eqs. 3-5)"
+
+
 def markdown_table(result: SweepResult) -> str:
     """The whole grid as one Markdown table, preceded by what the proxy and the pool are."""
     c = result.config
@@ -210,11 +223,11 @@ def markdown_table(result: SweepResult) -> str:
         "",
         f"{c.rounds} rounds per cell, seed {c.seed}; pool of {c.pool_size} evaluator instances cloned from "
         f"the run's evaluators, malicious ones a seeded subset; αF {c.alpha_f:g}, βF {c.beta_f:g}, "
-        f"αM {c.alpha_m:g}, βM {c.beta_m:g}; trust rule {c.trust.rule}.",
+        f"αM {c.alpha_m:g}, βM {c.beta_m:g}; trust rule {c.trust.rule}; evaluator reward {_rule(c)}.",
         f"Alignment proxy: {proxy}. Spearman and MAE compare the consensus Q x 10 with it per round; "
         "reward gap = honest − malicious mean evaluator reward R_M; matched gap = the same among the instances "
-        "of one real evaluator (equal cost), weighted by malicious seats; closeness gap = the reward gap "
-        "for 1 − d (without the cost term).",
+        "of one real evaluator (equal cost), weighted by malicious seats; closeness gap = the same gap in "
+        "1 − d, closeness to the consensus (the paper rule's R_M without its cost term, under either rule).",
         "",
         "| " + " | ".join(FIELDS) + " |",
         "|" + "|".join("---" for _ in FIELDS) + "|",

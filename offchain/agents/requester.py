@@ -17,7 +17,7 @@ from offchain.agents.base import Agent
 from offchain.agents.state import AgentState
 from offchain.agents.texts import task_kind
 from offchain.chain import reverts
-from offchain.chain.batches import revealed_scores
+from offchain.chain.batches import finalize_arguments
 from offchain.chain.client import PoQClient
 from offchain.chain.events import Event
 from offchain.chain.pipeline import Outcome
@@ -102,7 +102,7 @@ class RequesterAgent(Agent):
                 self.send("revealReferences", batch_id, data["references"], bytes.fromhex(data["salt"]),
                           batch_id=batch_id)
             elif stage == Stage.CLOSED:  # the contract kept the revealed scores' hashes: pass the scores
-                self.send("finalize", batch_id, revealed_scores(self.client, batch_id), batch_id=batch_id)
+                self.send("finalize", batch_id, *finalize_arguments(self.client, batch_id), batch_id=batch_id)
 
     def _open_more(self) -> None:
         in_flight = self.state.count("opened") + len(self._pending_opens())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offchain.chain.client import PoQClient
+from offchain.protocol import wad
 from offchain.protocol.draw import decode_seats, seats_of, tasks_of
 
 # A batch's events after BatchOpened, in the order its stages emit them.
@@ -169,6 +170,13 @@ def task_record(record: BatchRecord, index: int, k: int) -> dict[str, Any]:
         accounts = [record.node_of(index), *record.panel_of(index)]
         task["rewards"] = [{"account": a, "reward_wad": r} for a, r in zip(accounts, row, strict=False)]
     return task
+
+
+def finalize_arguments(client: PoQClient, batch_id: int) -> tuple[list[list[int]], list[list[int]]]:
+    """`finalize`'s arguments after the batch id: the revealed scores (`revealed_scores`) and each
+    evaluator participant's two middle scores (wad.middles), which the contract checks."""
+    revealed = revealed_scores(client, batch_id)
+    return revealed, [list(wad.middles(scores)) for scores in revealed]
 
 
 def revealed_scores(client: PoQClient, batch_id: int) -> list[list[int]]:

@@ -20,8 +20,8 @@ from offchain.chain.events import Decoder, Event
 from offchain.protocol.types import Stage
 
 # The events the histories below read: a batch's life, its settlement, and the treasury's income.
-HISTORY_EVENTS = ("BatchOpened", *BATCH_EVENTS, "RewardsSettled", "TrustUpdated", "TreasuryCredited",
-                  "FeeRefunded")
+HISTORY_EVENTS = ("BatchOpened", *BATCH_EVENTS, "RewardsSettled", "TrustUpdated", "EvaluatorInformed",
+                  "TreasuryCredited", "FeeRetained", "FeeRefunded")
 
 
 class EventLog:
@@ -106,6 +106,7 @@ class Accounting:
     treasury_wei: int  # the treasury's withdrawable balance, part of balances_wei
     slashed_wei: int  # all stake ever debited to the treasury (TreasuryCredited)
     refunded_wei: int  # all fee surplus ever returned to requesters (FeeRefunded)
+    retained_wei: int = 0  # fixed fee rule: all of the price not paid out, to the treasury (FeeRetained)
 
     @property
     def owed_wei(self) -> int:
@@ -128,6 +129,7 @@ class Accounting:
             "treasury_wei": self.treasury_wei,
             "slashed_wei": self.slashed_wei,
             "refunded_wei": self.refunded_wei,
+            "retained_wei": self.retained_wei,
         }
 
 
@@ -145,4 +147,5 @@ def contract_accounting(client: PoQClient, log: EventLog, block: int) -> Account
         treasury_wei=int(client.node(treasury)["balance"]),
         slashed_wei=sum(int(e.args["amount"]) for e in log.of("TreasuryCredited")),
         refunded_wei=sum(int(e.args["amount"]) for e in log.of("FeeRefunded")),
+        retained_wei=sum(int(e.args["amount"]) for e in log.of("FeeRetained")),
     )

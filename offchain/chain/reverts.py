@@ -104,6 +104,10 @@ class LengthMismatch(ContractRevert):
     """Thrown when an array does not have one entry per task, per reference or per seat."""
 
 
+class MiddlesMismatch(ContractRevert):
+    """Thrown when the middle scores given to finalize for an evaluator are not those of its revealed scores."""
+
+
 class NoCostCommitment(ContractRevert):
     """Thrown when a declared cost is revealed without a commitment."""
 

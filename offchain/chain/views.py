@@ -1,7 +1,8 @@
 """Read models over the chain: the per-node balances table and a task's full story.
 
 Stake and withdrawable balance are contract state; jobs and cumulative reward are the sums of the
-contract's RewardsSettled events (one per participant and batch; the contract does not store them).
+contract's RewardsSettled events (one per participant and batch; the contract does not store them), and
+an evaluator's informativeness (its mean peer agreement per settled seat) of its EvaluatorInformed events.
 A task's texts and outcome come from its batch's events (offchain.chain.batches).
 """
 
@@ -33,6 +34,8 @@ class NodeRow:
     trust: float | None = None  # evaluator trust weight (trustInitial until a trust-weighted task moves it)
     declared_ms: float | None = None  # the node's declared latency (a claim; never enters a reward)
     units: int = 0  # sampling weight: floor(stake / minStake)
+    information: float | None = None  # evaluator: mean informativeness I per settled seat, in [-1, 1]
+    informed_seats: int = 0
 
     @property
     def average_reward(self) -> float:
@@ -59,10 +62,25 @@ def totals_of(settled: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int,
     return {account: (jobs, reward, amount) for account, (jobs, reward, amount) in totals.items()}
 
 
-def node_rows(client: PoQClient, totals: Mapping[str, tuple[int, int, int]] | None = None) -> list[NodeRow]:
-    """Every registered node, in registration order, with its settled totals (`settled_totals` unless
-    the caller read them already, e.g. `totals_of` over its own event log)."""
+def informed_totals(informed: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
+    """evaluator -> (seats, summed informativeness WAD) over the arguments of EvaluatorInformed events."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for args in informed:
+        row = totals[str(args["evaluator"])]
+        row[0] += int(args["seats"])
+        row[1] += int(args["informationWad"])
+    return {account: (seats, total) for account, (seats, total) in totals.items()}
+
+
+def node_rows(client: PoQClient, totals: Mapping[str, tuple[int, int, int]] | None = None,
+              informed: Mapping[str, tuple[int, int]] | None = None) -> list[NodeRow]:
+    """Every registered node, in registration order, with its settled totals and informativeness
+    (`settled_totals`, `informed_totals` over the chain's events unless the caller read them already,
+    e.g. over its own event log)."""
     totals = settled_totals(client) if totals is None else totals
+    if informed is None:
+        start = client.manifest.block_number
+        informed = informed_totals(e["args"] for e in client.events("EvaluatorInformed", from_block=start))
     rows = []
     for node_id in range(1, int(client.call("nodeCount")) + 1):
         address = str(client.call("nodeAt", node_id))
@@ -71,6 +89,7 @@ def node_rows(client: PoQClient, totals: Mapping[str, tuple[int, int, int]] | No
         role = Role(int(node["role"]))
         measured = int(node["costSamples"]) > 0
         declared = int(node["declaredUs"])
+        seats, information = informed.get(address, (0, 0))
         rows.append(
             NodeRow(
                 address=address,
@@ -86,6 +105,8 @@ def node_rows(client: PoQClient, totals: Mapping[str, tuple[int, int, int]] | No
                 trust=int(node["trustWeight"]) / WAD if role is Role.EVALUATOR else None,
                 declared_ms=declared / 1000 if declared else None,
                 units=int(node["units"]),
+                information=information / seats / WAD if seats else None,
+                informed_seats=seats,
             )
         )
     return rows

@@ -122,6 +122,7 @@ def print_balances(address: str, rows: list[Any]) -> None:
         "cost ms",
         "declared ms",
         "trust",
+        "info",
     ):
         table.add_column(header, justify="left" if header in {"node", "role", "model", "status"} else "right")
     for row in rows:
@@ -138,9 +139,11 @@ def print_balances(address: str, rows: list[Any]) -> None:
             f"{row.latency_ms:.1f}" if row.latency_ms is not None else "-",
             f"{row.declared_ms:.1f}" if row.declared_ms is not None else "-",
             f"{row.trust:.3f}" if row.trust is not None else "-",
+            f"{row.information:+.3f}" if row.information is not None else "-",
         )
     table.caption = ("cost: the contract's measured response time per task or seat (what rewards use); "
-                     "declared: the node's own claim, checked against it") if rows else "no nodes registered yet"
+                     "declared: the node's own claim, checked against it; info: an evaluator's mean "
+                     "informativeness per seat (what the peer rule pays)") if rows else "no nodes registered yet"
     Console(width=160).print(table)
 
 

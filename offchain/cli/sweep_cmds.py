@@ -56,12 +56,17 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
 @click.option("--beta-f", type=click.FloatRange(min=0), default=0.5, show_default=True)
 @click.option("--alpha-m", type=click.FloatRange(min=0), default=1.0, show_default=True)
 @click.option("--beta-m", type=click.FloatRange(min=0), default=0.3, show_default=True)
+@click.option("--evaluator-reward", type=click.Choice(("peer", "paper")), default="peer", show_default=True,
+              help="R_M: the peer rule (simulation.peer) or the paper's Eqs. 3-5 (what `poq report` sweeps).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Peer rule: consecutive rounds per batch.")
 @click.option("--no-figures", is_flag=True, help="Skip the PNG figures (they need matplotlib).")
 @json_option
 def sweep_cmd(run_dir: str | None, scores_path: str | None, costs_path: str | None, f1_path: str | None,
               out_dir: str, rounds: int, seed: int, ratios: str, ks: str, aggregations: tuple[str, ...],
               strategies: tuple[str, ...], pool_size: int, trust_rule: str, alpha_f: float, beta_f: float,
-              alpha_m: float, beta_m: float, no_figures: bool, as_json: bool) -> None:
+              alpha_m: float, beta_m: float, evaluator_reward: str, batch_size: int, no_figures: bool,
+              as_json: bool) -> None:
     """Sweep malicious ratio x K x aggregation x attack over a pool of cloned evaluator instances.
 
     Honest instances reuse a real evaluator's scores; malicious ones (a seeded subset) apply the
@@ -78,7 +83,7 @@ def sweep_cmd(run_dir: str | None, scores_path: str | None, costs_path: str | No
         ratios=_floats(ratios, "--ratios"), ks=_ints(ks, "--ks"),
         aggregations=aggregations or SIM_AGGREGATIONS, strategies=strategies or DEFAULT_STRATEGIES,
         rounds=rounds, seed=seed, pool_size=pool_size, alpha_f=alpha_f, beta_f=beta_f, alpha_m=alpha_m,
-        beta_m=beta_m, trust=TrustConfig(rule=trust_rule),
+        beta_m=beta_m, trust=TrustConfig(rule=trust_rule), evaluator_reward=evaluator_reward, batch_size=batch_size,
     )
     inputs = load_inputs(run_dir, scores_path=scores_path, costs_path=costs_path, f1_path=f1_path)
     figures = not no_figures and importlib.util.find_spec("matplotlib") is not None

@@ -24,7 +24,7 @@ from offchain.chain.history import (
     points_by_account,
 )
 from offchain.chain.manifest import manifest_path
-from offchain.chain.views import node_rows, task_story, totals_of
+from offchain.chain.views import informed_totals, node_rows, task_story, totals_of
 from offchain.data.schema import TASKS
 from offchain.errors import PoQError, RpcUnavailable, one_line
 from offchain.protocol import AGGREGATIONS, WAD
@@ -198,7 +198,8 @@ def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any
     accounting. `log` is read up to `head` first."""
     log.refresh(head)
     params = client.params()
-    rows = node_rows(client, totals_of(e.args for e in log.of("RewardsSettled")))
+    rows = node_rows(client, totals_of(e.args for e in log.of("RewardsSettled")),
+                     informed_totals(e.args for e in log.of("EvaluatorInformed")))
     labels = {row.address: _label(row.model, row.address) for row in rows}
     stages = batch_stages(client, log, head)
     nodes = [
@@ -218,6 +219,7 @@ def build_snapshot(client: PoQClient, log: EventLog, head: int) -> dict[str, Any
             "declared_ms": row.declared_ms,
             "cost": int(client.call("normalizedCost", row.address)) / WAD,
             "trust": row.trust,
+            "information": row.information,
         }
         for row in rows
     ]

@@ -75,8 +75,7 @@ def settle_batch(
     n = len(costs)
     parties = [PartyTotals() for _ in range(n)]
     current = list(weights) if weights is not None else [params.trustInitial] * n
-    informed = params.evaluatorReward == wad.PEER or (params.aggregation == wad.TRUST
-                                                       and params.trustRule == wad.INFORMATIVE)
+    informed = params.informed
     median2 = [wad.doubled_median(r) if informed and r is not None else 0 for r in revealed]
     netted = params.feeRule == wad.FIXED
     cursor = [0] * n

@@ -130,6 +130,14 @@ class Params:
         return asdict(self)
 
     @property
+    def informed(self) -> bool:
+        """Whether settlement measures informativeness (PoQBase.INFORMED): the peer rule pays it, the
+        informative trust rule moves on it; only then does finalize check middles and emit EvaluatorInformed."""
+        trust_informed = self.trustRule == CHAIN_TRUST_RULES.index("informative")
+        return self.evaluatorReward == EVALUATOR_REWARDS.index("peer") or (
+            self.aggregation == AGGREGATIONS.index("trust") and trust_informed)
+
+    @property
     def aggregation_name(self) -> str:
         return AGGREGATIONS[self.aggregation]
 

@@ -153,13 +153,19 @@ MINMAX, QUANTILE = 0, 1  # cost rules (Params.costRule)
 REFUND, FIXED = 0, 1  # fee rules (Params.feeRule)
 
 
-def doubled_median(scores: Sequence[int]) -> int:
-    """Twice the median of an evaluator's revealed scores (Peer.doubledMedian); 0 for none."""
+def middles(scores: Sequence[int]) -> tuple[int, int]:
+    """The two middle values of an evaluator's revealed scores, the ((n-1)/2)-th and (n/2)-th smallest
+    (equal for an odd count; (0, 0) for none): what `finalize` passes, checked by Peer.areMiddles."""
     if not scores:
-        return 0
+        return 0, 0
     ordered = sorted(scores)
     n = len(ordered)
-    return ordered[(n - 1) // 2] + ordered[n // 2]
+    return ordered[(n - 1) // 2], ordered[n // 2]
+
+
+def doubled_median(scores: Sequence[int]) -> int:
+    """Twice the median of an evaluator's revealed scores (the sum of its middles); 0 for none."""
+    return sum(middles(scores))
 
 
 def split_sign(score: int, median2: int) -> int:

@@ -21,6 +21,7 @@ from offchain.errors import ConfigError
 from offchain.models import EVALUATORS
 from simulation.inputs import load_inputs
 from simulation.montecarlo import SimConfig, SimResult, simulate
+from simulation.peer import PAPER
 from simulation.pipeline import figures, findings
 from simulation.pipeline.config import (
     CORRELATIONS_FILE,
@@ -76,7 +77,7 @@ def build_report(run_dir: str | Path, *, rounds: int = 5000, seed: int = 0, k: i
     run = Path(run_dir)
     inputs = load_inputs(run)
     k_used = min(k, len(inputs.evaluators))
-    sim = simulate(inputs, SimConfig(rounds=rounds, seed=seed, k=k_used))
+    sim = simulate(inputs, SimConfig(rounds=rounds, seed=seed, k=k_used, evaluator_reward=PAPER))
     f1 = mean_by(_rows(run / F1_FILE), "f1")
     judged_rows = _rows(run / JUDGE_FILE)
     judge = mean_by([r for r in judged_rows if r.get("ok")], "score")

@@ -22,6 +22,7 @@ from simulation.costs import CLAIMED, MEASURED, CostConfig, Liar
 from simulation.inputs import SimInputs
 from simulation.lying import LyingReport, NodeChange, RuleComparison, what_lying_earns
 from simulation.montecarlo import SimConfig, SimResult, simulate
+from simulation.peer import PAPER
 from simulation.pipeline.markdown import fmt, md_table
 
 TASK_Q = 0.8  # the per-task illustration: a task scored 8 / 10 by its panel
@@ -33,7 +34,7 @@ def costs_section(inputs: SimInputs, *, rounds: int = 5000, seed: int = 0, k: in
     slow_node = inputs.nodes[int(np.argmax(inputs.node_latency_ms))]
     slow_evaluator = inputs.evaluators[int(np.argmax(inputs.evaluator_latency_ms))]
     liars = (Liar(slow_node), Liar(slow_evaluator))
-    config = SimConfig(rounds=rounds, seed=seed, k=k)
+    config = SimConfig(rounds=rounds, seed=seed, k=k, evaluator_reward=PAPER)  # the paper's R_M
     lying = what_lying_earns(inputs, config, liars)
     batched = simulate(inputs, replace(config, costs=CostConfig(rule=MEASURED, batch_size=LARGE_BATCH)))
     claimed, measured = lying.rules[CLAIMED], lying.rules[MEASURED]

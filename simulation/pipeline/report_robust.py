@@ -12,6 +12,7 @@ from typing import Any
 from offchain.data import TASKS
 from simulation.inputs import SimInputs, load_inputs
 from simulation.montecarlo import SimConfig, TrustConfig, simulate
+from simulation.peer import PAPER
 from simulation.pipeline.config import COMPOSITE_DIR, MULTIDIM_FILE
 from simulation.pipeline.markdown import fmt, md_table
 from simulation.pipeline.store import read_json
@@ -36,10 +37,12 @@ def _cell(result: SweepResult, **where: Any) -> dict[str, Any]:
 def robust_section(inputs: SimInputs, out: Path, *, rounds: int = 2000, seed: int = 0, k: int = 3) -> str:
     """Sweep ratio x K x aggregation x strategy on the run's scores; a summary at 30 % malicious."""
     ks = tuple(sorted(set(KS) | {k}))
-    result = run_sweep(inputs, SweepConfig(ks=ks, rounds=rounds, seed=seed, trust=ONCHAIN_TRUST))
+    result = run_sweep(inputs, SweepConfig(ks=ks, rounds=rounds, seed=seed, trust=ONCHAIN_TRUST,
+                                          evaluator_reward=PAPER))
     paths = write_outputs(result, out / SWEEP_DIR)
     published = run_sweep(inputs, SweepConfig(ratios=(RATIO,), ks=(k,), aggregations=("trust",), rounds=rounds,
-                                              seed=seed, trust=TrustConfig(rule="published")))
+                                              seed=seed, trust=TrustConfig(rule="published"),
+                                              evaluator_reward=PAPER))
     rows, verdicts = [], []
     for spec in result.config.strategies:
         mean = _cell(result, strategy=spec, aggregation="mean", k=k, malicious_ratio=RATIO)
@@ -128,7 +131,7 @@ def multidim_section(run: Path, *, rounds: int = 5000, seed: int = 0) -> str | N
         parts.append(_composite_verdict(TASK_LABEL[task], held))
     composite_run = run / COMPOSITE_DIR
     if (composite_run / "scores.jsonl").is_file():
-        sim = simulate(load_inputs(composite_run), SimConfig(rounds=rounds, seed=seed, k=1))
+        sim = simulate(load_inputs(composite_run), SimConfig(rounds=rounds, seed=seed, k=1, evaluator_reward=PAPER))
         stats = sim.inference.as_dict()
         parts.append(f"PoQ with the calibrated composite as the quality signal ({rounds} rounds, K=1, seed {seed}):\n\n"
                      + md_table(["inference node", "avg reward", "jobs"],

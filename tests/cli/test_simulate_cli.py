@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from offchain.cli import cli
-from tests.unit.sim_data import write_run
+from tests.unit.sim_data import RUN_400, write_run
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -20,7 +20,7 @@ def run(*args: str) -> tuple[int, str]:
 
 def test_simulate_prints_table_4(tmp_path: Path) -> None:
     run_dir = write_run(tmp_path / "run")
-    code, out = run("simulate", str(run_dir), "--rounds", "1000", "--exact-rounds", "50")
+    code, out = run("simulate", str(run_dir), "--rounds", "1000", "--exact-rounds", "50", "--evaluator-reward", "paper")
     assert code == 0, out
     for header in ("node", "avg reward", "latency ms", "cost", "jobs"):
         assert header in out
@@ -36,7 +36,8 @@ def test_simulate_json_and_the_run_subcommand_agree(tmp_path: Path) -> None:
     code, out = run("simulate", *args)
     assert code == 0, out
     data = json.loads(out)
-    assert set(data) == {"inference", "evaluator", "costs"}
+    assert set(data) == {"inference", "evaluator", "costs", "evaluator_reward"}  # no f1.jsonl: no f1_pearson
+    assert data["evaluator_reward"] == {"rule": "peer", "batch_size": 64}
     assert sum(row["jobs"] for row in data["inference"].values()) == 3000
     assert sum(row["jobs"] for row in data["evaluator"].values()) == 6000
     assert data["inference"]["llama"]["cost_norm"] == 0.0 and data["inference"]["phi3"]["cost_norm"] == 1.0
@@ -70,7 +71,7 @@ def test_replay_onchain_settles_to_the_wei(tmp_path: Path) -> None:
     run_dir = write_run(tmp_path / "run", n_records=5, nodes=latencies["inference"],
                         evaluators=latencies["evaluator"])
     code, out = run("simulate", str(run_dir), "--rounds", "200", "--aggregation", "trimmed",
-                    "--replay-onchain", "12", "--json")
+                    "--replay-onchain", "12", "--evaluator-reward", "paper", "--json")
     assert code == 0, out
     replay = json.loads(out)["replay"]
     assert (replay["rounds"], replay["max_wad_diff"], replay["max_wei_diff"], replay["max_cost_us_diff"]) == (
@@ -80,7 +81,7 @@ def test_replay_onchain_settles_to_the_wei(tmp_path: Path) -> None:
         offsets = {us - whole_seconds(table[name]) * 10**6 for name, us in replay["measured_us"].items()
                    if name in table}
         assert len(offsets) == 1, (role, replay["measured_us"])
-    code, out = run("simulate", str(run_dir), "--rounds", "200", "--replay-onchain", "2")
+    code, out = run("simulate", str(run_dir), "--rounds", "200", "--replay-onchain", "2", "--evaluator-reward", "paper")
     assert code == 0, out
     assert "replay: 2 rounds on chain (batches of one), max |on-chain − offchain.protocol| = 0 wei, 0 WAD" in out
     assert "max |chain − mirror| = 0 µs" in out
@@ -88,7 +89,8 @@ def test_replay_onchain_settles_to_the_wei(tmp_path: Path) -> None:
 
 def test_replay_of_latencies_beyond_the_windows_is_a_one_line_error(tmp_path: Path) -> None:
     run_dir = write_run(tmp_path / "run", n_records=2, nodes={"a": 700_000.0, "b": 1.0})
-    result = CliRunner().invoke(cli, ["simulate", str(run_dir), "--rounds", "10", "--replay-onchain", "1"])
+    result = CliRunner().invoke(cli, ["simulate", str(run_dir), "--rounds", "10", "--replay-onchain", "1",
+                                      "--evaluator-reward", "paper"])
     assert result.exit_code == 1 and "700 s to answer" in result.output and "600 s answer" in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
 
@@ -176,3 +178,92 @@ def test_cli_aggregation_choices_match_the_simulation() -> None:
     from simulation.montecarlo import TRUST_RULES as RULES
 
     assert SIM_AGGREGATIONS == SIM and TRUST_RULES == RULES
+
+
+def test_peer_rule_on_run_400_with_lazy_evaluators_and_f1_correlations() -> None:
+    """The default rule pays the constant nothing and the random reporter less than any honest evaluator;
+    without cost the honest evaluators' reward order is their F1-correlation order."""
+    lazy = ["--add-evaluator", "constant:5.8", "--add-evaluator", "random"]
+    code, out = run("simulate", str(RUN_400), *lazy)
+    assert code == 0, out
+    assert "K=3, mean, R_M peer (batches of 64), costs claimed" in out and "F1 r" in out
+    assert "eval constant-5.8" in out and "eval random" in out and "0.6342" in out  # minilm-l6's r
+    code, out = run("simulate", str(RUN_400), *lazy, "--beta-m", "0", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    rewards = {name: row["avg_reward"] for name, row in data["evaluator"].items()}
+    r = data["f1_pearson"]
+    assert r["constant-5.8"] is None and r["random"] is None  # no score of an answer to correlate
+    honest = [name for name in rewards if r[name] is not None]
+    assert honest == ["minilm-l6", "mpnet-base", "ce-minilm-l12"]
+    assert sorted(honest, key=rewards.__getitem__) == sorted(honest, key=r.__getitem__)
+    assert rewards["constant-5.8"] == 0.0 and rewards["random"] < min(rewards[name] for name in honest)
+    assert data["evaluator"]["random"]["avg_latency_ms"] == pytest.approx(
+        np.mean([data["evaluator"][name]["avg_latency_ms"] for name in honest]))
+    code, out = run("simulate", str(RUN_400), *lazy, "--evaluator-reward", "paper", "--json")
+    assert code == 0, out
+    paper = {name: row["avg_reward"] for name, row in json.loads(out)["evaluator"].items()}
+    assert paper["constant-5.8"] > paper["mpnet-base"]  # the paper's rule pays the constant more
+
+
+def test_batch_size_and_lazy_latency_reach_the_run(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run")
+    args = ["simulate", str(run_dir), "--rounds", "600", "--add-evaluator", "random@15", "--json"]
+    code, out = run(*args, "--batch-size", "8")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["evaluator_reward"] == {"rule": "peer", "batch_size": 8}
+    assert data["evaluator"]["random"]["avg_latency_ms"] == 15.0
+    code, again = run(*args)
+    assert code == 0 and json.loads(again)["evaluator"]["sts"] != data["evaluator"]["sts"]  # other batches
+    result = CliRunner().invoke(cli, [*args, "--batch-size", "257"])
+    assert result.exit_code == 2 and "257 is not in the range 1<=x<=256" in result.output
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("constant", "bad lazy evaluator 'constant'; expected constant:VALUE[@MS] or random[@MS]"),
+    ("random:2", "bad lazy evaluator 'random:2'; expected constant:VALUE[@MS] or random[@MS]"),
+    ("constant:12", "'constant:12': the constant must be a score in [0, 10], got '12'"),
+    ("constant:5@fast", "'constant:5@fast': the latency after '@' must be milliseconds >= 0, got 'fast'"),
+])
+def test_bad_lazy_evaluator_is_a_one_line_usage_error(tmp_path: Path, spec: str, message: str) -> None:
+    result = CliRunner().invoke(cli, ["simulate", str(write_run(tmp_path / "run", n_records=2)),
+                                      "--add-evaluator", spec])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert errors == [f"Error: Invalid value for '--add-evaluator': {message}"], result.output
+
+
+@pytest.mark.parametrize("flag", [["--exact-rounds", "5"], ["--replay-onchain", "1"]])
+def test_exact_checks_need_the_paper_rule(tmp_path: Path, flag: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["simulate", str(write_run(tmp_path / "run", n_records=2)), *flag])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (f"Error: {flag[0]} checks the paper's per-round evaluator reward; add --evaluator-reward paper"
+            in result.output)
+    code, out = run("simulate", str(write_run(tmp_path / "run2", n_records=2)), "--rounds", "20",
+                    "--exact-rounds", "5", "--add-evaluator", "random", "--evaluator-reward", "paper")
+    assert code == 1 and "a random evaluator's draws per seat are not among them" in out
+
+
+def test_simulate_sweep_takes_the_evaluator_reward(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run", n_records=4)
+    for rule, text in (("paper", "evaluator reward paper (Eqs. 3-5)"), ("peer", "evaluator reward peer (batches "
+                                                                                  "of 16 rounds)")):
+        out = tmp_path / rule
+        code, printed = run("simulate", "sweep", str(run_dir), "--out", str(out), "--rounds", "30", "--ks", "3",
+                            "--ratios", "0.3", "--aggregation", "mean", "--strategy", "boost", "--no-figures",
+                            "--evaluator-reward", rule, "--batch-size", "16")
+        assert code == 0, printed
+        assert text in (out / "sweep.md").read_text()
+        config = json.loads((out / "sweep.json").read_text())["config"]
+        assert (config["evaluator_reward"], config["batch_size"]) == (rule, 16)
+
+
+def test_cli_evaluator_rewards_match_the_simulation() -> None:
+    from offchain.cli.simulate_cmds import EVALUATOR_REWARDS, LAZY_SPEC, MAX_BATCH
+    from offchain.protocol.params import MAX_BATCH as CONTRACT_MAX_BATCH
+    from simulation.lazy import SPEC_HELP
+    from simulation.peer import EVALUATOR_REWARDS as RULES
+
+    assert EVALUATOR_REWARDS == RULES and MAX_BATCH == CONTRACT_MAX_BATCH
+    assert LAZY_SPEC.replace(" | ", " or ") == SPEC_HELP

@@ -283,15 +283,22 @@ class BatchesModel(RegistryModel):
         b = self.batches.get(batch_id)
         return [list(b.commits[p][1]) if p in b.reveals else [] for p in b.evaluators] if b else []
 
-    def finalize(self, batch_id: int, revealed: list[list[int]]) -> Settlement:
-        """Settle a Closed batch, given `revealed` (checked against the scores each evaluator revealed)."""
+    def finalize(self, batch_id: int, revealed: list[list[int]], middles: list[list[int]]) -> Settlement:
+        """Settle a Closed batch, given `revealed` (checked against the scores each evaluator revealed)
+        and, when settlement measures informativeness, each one's two middle scores."""
         b = self.batch(batch_id)
         self._require(b, Stage.CLOSED)
         if len(revealed) != len(b.evaluators):
             raise ModelRevert("LengthMismatch", expected=len(b.evaluators), actual=len(revealed))
-        for p, given, expected in zip(b.evaluators, revealed, self.revealed_scores(batch_id), strict=True):
+        if self.p.informed and len(middles) != len(revealed):
+            raise ModelRevert("LengthMismatch", expected=len(revealed), actual=len(middles))
+        for i, (p, given, expected) in enumerate(zip(b.evaluators, revealed, self.revealed_scores(batch_id),
+                                                     strict=True)):
             if list(given) != expected:  # a silent evaluator's entry must be empty
                 raise ModelRevert("RevealedScoresMismatch", batchId=batch_id, evaluator=b.participants[p])
+            if self.p.informed and p in b.reveals and tuple(middles[i]) != wad.middles(expected):
+                raise ModelRevert("MiddlesMismatch", batchId=batch_id, evaluator=b.participants[p],
+                                  lower=middles[i][0], upper=middles[i][1])
         n = len(b.participants)
         nodes = [self.nodes[a] for a in b.participants]
         # costs and weights are read before anyone is settled (a suspension cannot move the range)
@@ -322,6 +329,6 @@ class BatchesModel(RegistryModel):
         b.finalized = True
         rewards = [r for row in result.rewards for r in row]
         informed = [(b.participants[p], result.parties[p].informed_seats, result.parties[p].information)
-                    for p in range(n) if revealed[p] is not None]
+                    for p in range(n) if revealed[p] is not None and self.p.informed]
         return Settlement(result.expired_mask, result.quality, rewards, result.paid, result.refund, settled, trust,
                           slashed, list(self.events.suspended), capped, result.retained, informed)

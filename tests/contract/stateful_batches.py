@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
 from offchain.chain.client import PoQClient
-from offchain.protocol import commitments
+from offchain.protocol import commitments, wad
 from offchain.protocol.draw import decode_seats
 from offchain.protocol.types import MAX_SCORE, Stage
 from tests.contract.model import EVALUATOR, INFERENCE, BatchModel, PoQModel
@@ -172,8 +172,13 @@ class BatchRules:
             revealed = revealed[:-1] if revealed else [[]]
         elif tamper == "scores" and revealed:
             revealed[-1] = [(x + 1) % (MAX_SCORE + 1) for x in revealed[-1]] or [0]  # silent: must be []
-        receipt, s = self._act("finalize", caller, "finalize", batch_id, revealed,
-                               predict=lambda: self.model.finalize(batch_id, revealed))
+        middles = [list(wad.middles(scores)) for scores in revealed]
+        if tamper == "middles" and middles:
+            middles[0] = [middles[0][0], (middles[0][1] + 1) % (MAX_SCORE + 1)]  # checked only for a revealer
+        elif tamper == "no middles":
+            middles = []
+        receipt, s = self._act("finalize", caller, "finalize", batch_id, revealed, middles,
+                               predict=lambda: self.model.finalize(batch_id, revealed, middles))
         if receipt is None:
             return
         b = self.model.batches[batch_id]
@@ -288,7 +293,7 @@ class BatchRules:
     # ------------------------------------------------------------------ settlement
 
     @precondition(lambda self: bool(self.model.batches))
-    @rule(data=st.data(), pick=PICK, tamper=st.sampled_from([None] * 6 + ["scores", "length"]))
+    @rule(data=st.data(), pick=PICK, tamper=st.sampled_from([None] * 6 + ["scores", "length", "middles", "no middles"]))
     def finalize(self, data: st.DataObject, pick: str, tamper: str | None) -> None:
         """Anyone settles a Closed batch; sometimes any batch (WrongStage, UnknownBatch), or with other
         scores than the evaluators revealed (RevealedScoresMismatch, LengthMismatch)."""
@@ -332,7 +337,7 @@ class BatchRules:
                 self._mine(b.draw_block + 1 - self.model.tx_block)
             self._draw(b.id, self._anyone(data))
         elif at.stage == Stage.CLOSED:
-            tamper = data.draw(st.sampled_from(["scores", "length"]), label="tamper") if wrong else None
+            tamper = data.draw(st.sampled_from(["scores", "length", "middles"]), label="tamper") if wrong else None
             self._finalize(b.id, self._anyone(data), tamper)
         elif move == "silence":
             assert at.deadline is not None

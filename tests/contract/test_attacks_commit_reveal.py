@@ -15,7 +15,7 @@ import pytest
 from deploy.deployer import deploy_poq
 from deploy.devnet import advance_time
 from offchain.chain import reverts
-from offchain.chain.batches import revealed_scores
+from offchain.chain.batches import finalize_arguments, revealed_scores
 from offchain.protocol import commitments, wad
 from offchain.protocol.types import COMMITTED, REVEALED
 from tests.contract.helpers import (
@@ -232,18 +232,46 @@ def test_finalize_with_other_scores_than_revealed_reverts_and_pays_nothing(net: 
     erased = [list(s) for s in honest]
     erased[seat[panel[2]]] = [7_000]  # as if the silent seat had revealed
     with pytest.raises(reverts.RevealedScoresMismatch) as err:
-        silent.transact("finalize", batch_id, erased)
+        silent.transact("finalize", batch_id, erased, [[7_000, 7_000]] * len(erased))
     assert err.value.error_args == {"batchId": batch_id, "evaluator": panel[2]}
     moved = [list(s) for s in honest]
     moved[seat[panel[0]]] = [10_000]  # a revealed score, changed
     with pytest.raises(reverts.RevealedScoresMismatch) as err:
-        silent.transact("finalize", batch_id, moved)
+        silent.transact("finalize", batch_id, moved, [[7_000, 7_000]] * len(moved))
     assert err.value.error_args == {"batchId": batch_id, "evaluator": panel[0]}
     assert stage(net, batch_id) == "Closed"
     assert {a: (stake(net, a), balance(net, a)) for a in panel} == balances
 
     result = net.settlement(net.finalize(batch_id, silent))
     assert result["settled"][panel[2]][1] == -net.params.slashPenalty
+
+
+def test_finalize_with_false_middle_scores_reverts_and_pays_nothing(net: Any) -> None:
+    """The peer rule splits each evaluator's scores at its median, which the finalizer passes as the two
+    middle scores (the contract checks them in one pass instead of sorting). A finalizer that passes
+    other middles, to move every sign of an evaluator, is refused with the values it gave."""
+    batch_id, drawn = answered(net, size=5)
+    scores = {e: [1_000 * (i + 1) + 10 * t for t, _ in enumerate(drawn.seats_of(e))]
+              for i, e in enumerate(drawn.evaluators)}
+    for evaluator, values in scores.items():
+        net.commit(batch_id, evaluator, values)
+    for evaluator in drawn.evaluators:
+        net.reveal(batch_id, evaluator)
+    revealed, middles = finalize_arguments(net.owner, batch_id)
+    first = drawn.evaluators[0]
+    assert middles[0] == list(wad.middles(scores[first]))
+    before = {a: (stake(net, a), balance(net, a)) for a in drawn.participants}
+    for lower, upper in ((middles[0][0] + 1, middles[0][1]), (0, 0), (10_000, 10_000)):
+        false = [[lower, upper], *middles[1:]]
+        with pytest.raises(reverts.MiddlesMismatch) as err:
+            net.requester.transact("finalize", batch_id, revealed, false)
+        assert err.value.error_args == {"batchId": batch_id, "evaluator": first, "lower": lower, "upper": upper}
+    with pytest.raises(reverts.LengthMismatch):
+        net.requester.transact("finalize", batch_id, revealed, middles[1:])
+    assert stage(net, batch_id) == "Closed"
+    assert {a: (stake(net, a), balance(net, a)) for a in drawn.participants} == before
+    net.finalize(batch_id)
+    assert stage(net, batch_id) == "Finalized"
 
 
 def test_double_commit_reverts_and_first_commitment_stands(net: Any) -> None:

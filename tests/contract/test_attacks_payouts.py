@@ -204,7 +204,7 @@ def test_unknown_batch_and_task_ids_revert(net: Any) -> None:
                 net.owner.call(view, unknown)
             assert err.value.error_args == {"batchId": unknown}
         calls = [("draw",), ("submitAnswers", ["x"]), ("revealReferences", ["x"], b"\0" * 32),
-                 ("commitScores", b"\1" * 32), ("revealScores", [1], b"\0" * 32), ("finalize", [])]
+                 ("commitScores", b"\1" * 32), ("revealScores", [1], b"\0" * 32), ("finalize", [], [])]
         for name, *args in calls:
             with pytest.raises(reverts.UnknownBatch) as err:
                 net.requester.transact(name, unknown, *args)
@@ -245,7 +245,7 @@ def test_finalize_twice_reverts_and_pays_once(net: Any) -> None:
     before = {a: (balance(net, a), stake(net, a)) for a in everyone}
     contract_eth = eth(net, net.owner.address)
     with pytest.raises(reverts.WrongStage) as err:
-        net.evaluators[0].transact("finalize", played["batch_id"], [])
+        net.evaluators[0].transact("finalize", played["batch_id"], [], [])
     assert err.value.error_args == {"batchId": played["batch_id"], "expected": "Closed", "actual": "Finalized"}
     assert {a: (balance(net, a), stake(net, a)) for a in everyone} == before
     assert eth(net, net.owner.address) == contract_eth

@@ -342,7 +342,7 @@ def test_batch_module_called_directly_reverts(net: Any, poq_artifacts: Any) -> N
     module = client_for_contract(net, module_address, poq_artifacts.get("PoQBatchModule").abi, net.requester.account)
     batch_id, _ = net.open_batch()
     advance_time(net.w3, 1)
-    for name, *args in (("draw",), ("settle", [])):
+    for name, *args in (("draw",), ("settle", [], [])):
         with pytest.raises(reverts.NotDelegated):
             module.transact(name, batch_id, *args)
     assert int(net.owner.call("drawnCount")) == 0

@@ -176,7 +176,7 @@ def _play(net: Devnet, mirror: Mirror, rng: random.Random, size: int) -> None:
     assert result["treasury"] == slashed
     assert result["retained"] == expected.retained
     informed = {drawn.participants[p]: (expected.parties[p].informed_seats, expected.parties[p].information)
-                for p in range(len(drawn.participants)) if revealed[p] is not None}
+                for p in range(len(drawn.participants)) if revealed[p] is not None and params.informed}
     assert result["information"] == informed
     moved = {a: w for a, w in zip(drawn.participants, expected.weights, strict=False) if w is not None}
     assert result["trust"] == moved

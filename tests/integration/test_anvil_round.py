@@ -56,7 +56,7 @@ def test_revert_on_anvil_is_decoded_into_a_named_error(anvil_chain: str, tmp_pat
     net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, n_evaluators=3)
     batch_id, _ = net.open_batch(["q"], with_reference=False)
     with pytest.raises(reverts.WrongStage) as caught:
-        net.requester.transact("finalize", batch_id, [])
+        net.requester.transact("finalize", batch_id, [], [])
     assert caught.value.error_args == {"batchId": batch_id, "expected": "Closed", "actual": "Opened"}
 
 
@@ -67,7 +67,7 @@ def test_revert_with_fixed_gas_is_decoded_from_the_failed_receipt(anvil_chain: s
 
     net = Devnet.create(connect(anvil_chain), Params(), deployments_dir=tmp_path, fixed_gas=1_000_000)
     with pytest.raises(reverts.UnknownBatch) as caught:
-        net.requester.transact("finalize", 42, [])
+        net.requester.transact("finalize", 42, [], [])
     assert caught.value.error_args == {"batchId": 42}
 
 

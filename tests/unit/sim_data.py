@@ -1,4 +1,5 @@
-"""Synthetic simulation run directories for the tests (no fixtures here): scores.jsonl, costs.json."""
+"""Synthetic simulation run directories for the tests (no fixtures here): scores.jsonl, costs.json; and the
+path of the real run-400 inputs (docs/results/run-400)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+RUN_400 = Path(__file__).resolve().parents[2] / "docs" / "results" / "run-400"  # the paper's reproduction run
 NODES = {"gemma": 1108.0, "llama": 1077.7, "phi3": 2409.3, "qwen2": 2320.6, "tinyllama": 1470.1}
 EVALUATORS = {"ce_minilm": 1.0, "ce_deberta": 5.9, "sts": 0.9}
 

@@ -59,7 +59,7 @@ def test_under_the_measured_rule_a_lie_changes_nothing(inputs: SimInputs, aggreg
 def test_under_the_claimed_rule_lying_pays_and_the_honest_pay_for_it(inputs: SimInputs) -> None:
     """Same rounds, so every change is beta x the change of C the claims make, node by node."""
     liars = _slowest(inputs)
-    config = SimConfig(rounds=4000, seed=2, beta_f=0.7, beta_m=0.4)
+    config = SimConfig(rounds=4000, seed=2, beta_f=0.7, beta_m=0.4, evaluator_reward="paper")  # C enters R_M alone
     report = what_lying_earns(inputs, config, liars).rules["claimed"]
     for role, names, latency, beta in (("inference", inputs.nodes, inputs.node_latency_ms, config.beta_f),
                                        ("evaluator", inputs.evaluators, inputs.evaluator_latency_ms, config.beta_m)):
@@ -128,7 +128,8 @@ def test_measured_costs_resolve_sub_second_latencies_on_average(inputs: SimInput
 
 
 def test_exact_rounds_settle_the_measured_costs(inputs: SimInputs) -> None:
-    config = SimConfig(rounds=400, seed=3, exact_rounds=400, costs=CostConfig(rule=MEASURED, batch_size=4))
+    config = SimConfig(rounds=400, seed=3, exact_rounds=400, costs=CostConfig(rule=MEASURED, batch_size=4),
+                       evaluator_reward="paper")
     result = simulate(inputs, config)
     assert result.exact is not None and result.exact.max_float_diff < 1e-12
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from decimal import Context, Decimal
 
-from offchain.protocol import AGGREGATIONS, TRUST_RULES, WAD, Params
+from offchain.protocol import AGGREGATIONS, WAD, Params
 from offchain.protocol.display import WEI_FIELDS, eth_rounded, eth_text, param_text
-from offchain.protocol.params import WAD_FIELDS
+from offchain.protocol.params import NAMED_FIELDS, WAD_FIELDS
 
 EXACT = Context(prec=100)  # Decimal's default 28 digits would round the largest amounts here
 
@@ -36,8 +36,8 @@ def test_every_default_parameter_reads_back_to_its_value() -> None:
             assert text.endswith(" ETH") and int(Decimal(text.removesuffix(" ETH")).scaleb(18, EXACT)) == value
         elif name == "aggregation":
             assert text == AGGREGATIONS[value]
-        elif name == "trustRule":
-            assert text == TRUST_RULES[value]
+        elif name in NAMED_FIELDS:
+            assert text == NAMED_FIELDS[name][value]
         elif name.endswith("Window"):
             assert text == f"{value} s"
         else:

@@ -66,7 +66,7 @@ def test_evaluator_reward_matches_exact_enumeration(inputs: SimInputs, mode: str
     small = SimInputs(inputs.records[:6], inputs.nodes, inputs.evaluators + ["extra"],
                       np.concatenate([inputs.scores[:6], inputs.scores[:6, :, :1] * 0.5], axis=2),
                       inputs.node_latency_ms, np.append(inputs.evaluator_latency_ms, 3.0))
-    config = SimConfig(rounds=rounds, seed=3, k=k, aggregation=mode, beta_m=0.6)
+    config = SimConfig(rounds=rounds, seed=3, k=k, aggregation=mode, beta_m=0.6, evaluator_reward="paper")
     result = simulate(small, config)
     cost = normalized_costs(small.evaluator_latency_ms)
     n_records, n_nodes, n_evaluators = small.scores.shape
@@ -142,7 +142,8 @@ def test_rounds_carry_the_sampled_answer_and_its_f1(inputs: SimInputs) -> None:
 @pytest.mark.parametrize("mode", CENTER_MODES)
 def test_exact_wad_rounds_agree_with_floats(inputs: SimInputs, mode: str) -> None:
     """Scores with 3 decimals and latencies in whole microseconds: WAD and float differ by rounding only."""
-    result = simulate(inputs, SimConfig(rounds=300, seed=1, aggregation=mode, exact_rounds=300))
+    config = SimConfig(rounds=300, seed=1, aggregation=mode, exact_rounds=300, evaluator_reward="paper")
+    result = simulate(inputs, config)
     assert result.exact is not None and len(result.exact.node_reward) == 300
     assert result.exact.max_float_diff < 1e-12
     assert result.as_dict()["exact"]["rounds"] == 300
@@ -162,13 +163,14 @@ def test_bad_configs_are_config_errors(inputs: SimInputs) -> None:
                      inputs.node_latency_ms, np.append(inputs.evaluator_latency_ms, 2.0))
     assert simulate(wide, SimConfig(rounds=10, k=4)).evaluator.jobs.sum() == 40  # floats allow K > 3
     with pytest.raises(ConfigError, match="exact WAD rounds need k <= 3"):
-        simulate(wide, SimConfig(rounds=10, k=4, exact_rounds=5))
+        simulate(wide, SimConfig(rounds=10, k=4, exact_rounds=5, evaluator_reward="paper"))
 
 
 def test_table_columns_in_json_shape(tmp_path: Path, inputs: SimInputs) -> None:
     out = simulate(inputs, SimConfig(rounds=2000)).as_dict()
-    assert set(out) == {"inference", "evaluator", "costs"}
+    assert set(out) == {"inference", "evaluator", "costs", "evaluator_reward"}
     assert out["costs"] == {"rule": "claimed", "liars": {}}
+    assert out["evaluator_reward"] == {"rule": "peer", "batch_size": 64}
     assert set(out["inference"]) == set(inputs.nodes)
     row = out["evaluator"]["sts"]
     assert set(row) == {"avg_reward", "jobs", "cost_norm", "avg_latency_ms", "cost_basis_ms"}

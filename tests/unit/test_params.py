@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
 from offchain.errors import ConfigError
@@ -10,19 +12,26 @@ from offchain.protocol import WAD, Params
 
 def test_defaults_are_valid_and_in_struct_order() -> None:
     params = Params()
-    assert params.as_tuple()[0] == params.alphaF and len(params.as_tuple()) == 24
-    assert params.as_tuple()[-4] == params.trustInitial == params.trustMin  # a fresh key starts at the floor
-    assert params.as_tuple()[-1] == "0x0000000000000000000000000000000000000000"  # the treasury: the deployer
+    names = [f.name for f in fields(Params)]
+    assert params.as_tuple()[0] == params.alphaF and len(params.as_tuple()) == 29
+    assert params.as_tuple()[names.index("trustInitial")] == params.trustMin  # a fresh key starts at the floor
+    assert params.as_tuple()[names.index("treasury")] == "0x0000000000000000000000000000000000000000"  # the deployer
+    # the default rules are the ones only quality pays under; the paper's stay one parameter away
+    assert (params.evaluatorReward, params.costRule, params.feeRule, params.trustRule) == (1, 1, 1, 2)
 
 
 def test_treasury_is_an_address_and_new_parameters_are_bounded() -> None:
     treasury = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
     params = Params().with_overrides({"treasury": treasury, "costSmoothing": "0.5", "maxBatchSize": "128"})
-    assert params.as_tuple()[-1] == treasury and params.costSmoothing == WAD // 2 and params.maxBatchSize == 128
+    assert params.as_tuple()[[f.name for f in fields(Params)].index("treasury")] == treasury
+    assert params.costSmoothing == WAD // 2 and params.maxBatchSize == 128
     assert Params.from_dict(params.as_dict()) == params
     for name, bad, message in (("treasury", "0x1234", "40 hex digits"), ("maxBatchSize", "300", "maxBatchSize"),
                                ("costSmoothing", "0", "costSmoothing"), ("maxPoolSize", "33", "maxPoolSize"),
-                               ("minStake", "0", "minStake")):
+                               ("minStake", "0", "minStake"), ("evaluatorReward", "median", "evaluatorReward"),
+                               ("costRule", "2", "costRule"), ("costQuantile", "1", "costQuantile"),
+                               ("costQuantile", "0", "costQuantile"), ("feeRule", "free", "feeRule"),
+                               ("referenceBond", str(2**88), "referenceBond"), ("trustRule", "3", "trustRule")):
         with pytest.raises(ConfigError, match=message):
             Params().with_overrides({name: bad})
 

@@ -52,7 +52,7 @@ def test_settlement_weights_the_center_and_reports_next_weights_per_revealed_sea
 
 
 def test_trust_parameters_are_validated() -> None:
-    for bad in (dict(trustRule=2), dict(trustLambda=WAD + 1), dict(trustMin=0), dict(trustMax=WAD - 1),
+    for bad in (dict(trustRule=3), dict(trustLambda=WAD + 1), dict(trustMin=0), dict(trustMax=WAD - 1),
                 dict(trustMax=18 * WAD + 1), dict(trustMin=WAD + 1), dict(trustInitial=WAD // 10 - 1),
                 dict(trustInitial=2 * WAD + 1)):
         with pytest.raises(ConfigError, match="trust"):

@@ -85,8 +85,8 @@ def test_silent_seats_are_slashed_and_node_unpaid() -> None:
 
 
 def test_paper_example_round() -> None:
-    # scores 8, 7, 9 of 10: Q = 0.8; deviations 0, 0.1, 0.1
-    params = Params(alphaF=WAD, betaF=WAD // 2, alphaM=WAD, betaM=3 * WAD // 10)
+    # scores 8, 7, 9 of 10: Q = 0.8; deviations 0, 0.1, 0.1 (the paper's rule: Eqs. 3-5)
+    params = Params(alphaF=WAD, betaF=WAD // 2, alphaM=WAD, betaM=3 * WAD // 10, evaluatorReward=wad.PAPER)
     result = settle_round(params, 10**17, [8_000, 7_000, 9_000], WAD // 2, [0, WAD, 0])
     assert result.quality == 8 * WAD // 10
     assert result.node_reward == 8 * WAD // 10 - WAD // 4

@@ -82,7 +82,7 @@ def test_trust_consensus_updates_by_hand() -> None:
 
 
 def test_trust_rewards_measure_deviation_against_the_trust_consensus(pool: SimInputs) -> None:
-    config = SimConfig(rounds=500, seed=3, aggregation="trust", alpha_m=1.2, beta_m=0.4)
+    config = SimConfig(rounds=500, seed=3, aggregation="trust", alpha_m=1.2, beta_m=0.4, evaluator_reward="paper")
     rounds = simulate(pool, config).rounds
     assert rounds.scores is not None
     cost = normalized_costs(pool.evaluator_latency_ms)[rounds.evaluators]

@@ -91,8 +91,9 @@
       el("td", { className: "num declared" }, num(n.declared_ms, 1)),
       el("td", { className: "num" }, num(n.cost, 3)),
       el("td", { className: "num" }, num(n.trust, 3)),
+      el("td", { className: "num information" }, signed(n.information, 3)),
     )));
-    if (!nodes.length) replaceRows(document.querySelector("#nodes tbody"), [el("tr", {}, el("td", { colspan: 14 }, "no nodes registered yet"))]);
+    if (!nodes.length) replaceRows(document.querySelector("#nodes tbody"), [el("tr", {}, el("td", { colspan: 15 }, "no nodes registered yet"))]);
   }
 
   function renderStages(snap) {
