@@ -2,7 +2,8 @@
 tests/contract/test_mechanism_pools_exit.py::test_trust_whitewash_and_farming_do_not_pay, replayed
 many times through offchain.protocol's draw (Sampling.pickPanel) and trust update (Trust.next).
 
-Five evaluators of equal stake, K = 3, aggregation = trust with the default (robust) rule; the first
+Five evaluators of equal stake, K = 3, aggregation = trust with the robust per-task rule (the default
+informative rule moves nobody in this game: agreeing on a constant carries no information); the first
 two collude and always score 10, the other three score 5. On chain the panels come from block hashes,
 so each test run is one sample of this game; here every seed is one. For each claim the test could
 make, the share of seeds where it fails: the test asserts the one that never failed.
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--seeds", type=int, default=10_000)
     args = parser.parse_args()
-    params = Params(k=3, aggregation=wad.TRUST)
+    params = Params(k=3, aggregation=wad.TRUST, trustRule=wad.ROBUST)  # the per-task rule this game is about
     failed: Counter[str] = Counter()
     for seed in range(args.seeds):
         weights = final_weights(params, args.batches, args.size, seed)

@@ -278,7 +278,7 @@ abstract contract PoQBase is IPoQTypes {
     ///      when no active node is measured. minmax: the lowest and highest measured cost, as in the paper,
     ///      so one slow key moves everybody's C. quantile: [0, 2 q], q the stake-weighted COST_QUANTILE
     ///      of the measured costs (the lowest cost whose nodes and those below hold more than that share of
-    ///      the measured units), capped to 32 bits: a coalition with share s of the role's units moves q
+    ///      the measured units), capped to 32 bits ([0, 1] when q is 0): a coalition with share s of the role's units moves q
     ///      only to the honest quantile at COST_QUANTILE +- s, whatever costs it reports.
     function _costRange(uint256 r) internal view returns (uint256 lo, uint256 hi) {
         uint256 n = _poolSizes[r];
@@ -301,7 +301,9 @@ abstract contract PoQBase is IPoQTypes {
         if (measured == 0) return (0, 0);
         if (COST_RULE == COST_MINMAX) return (lo, hi);
         uint256 quantileCost = CostQuantile.weighted(costs, units, measured, total, COST_QUANTILE);
-        hi = 2 * quantileCost;
+        // a pool whose quantile node answers within the open's second (0 us) charges any slower node
+        // the full cost: the limit of cost / 2q as q falls to 0, instead of nobody paying anything
+        hi = quantileCost == 0 ? 1 : 2 * quantileCost;
         return (0, hi > type(uint32).max ? type(uint32).max : hi);
     }
 

@@ -20,7 +20,7 @@ from offchain.agents.texts import BatchTexts
 from offchain.chain.client import PoQClient
 from offchain.chain.events import Event
 from offchain.chain.pipeline import Outcome
-from offchain.protocol import commitments
+from offchain.protocol import WAD, commitments
 from offchain.protocol.draw import decode_seats, seats_of
 from offchain.protocol.types import COMMITTED, REVEALED, Stage, to_score_units
 
@@ -56,6 +56,11 @@ class EvaluatorAgent(Agent):
 
     def on_event(self, event: Event) -> None:
         self.texts.on_event(event)
+        if event.name == "EvaluatorInformed" and str(event.args["evaluator"]).lower() == self.me.lower():
+            settled, information = int(event.args["seats"]), int(event.args["informationWad"])
+            log.info("batch %d settled: informativeness %+.3f a seat over %d seats (what the peer rule pays)",
+                     int(event.args["batchId"]), information / settled / WAD if settled else 0.0, settled)
+            return
         if event.name != "BatchDrawn":
             return
         participants = [str(a).lower() for a in event.args["participants"]]

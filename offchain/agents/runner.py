@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ class AgentConfig:
     batch_size: int = 16  # requester: tasks per batch
     max_in_flight: int = 4  # requester: batches open at once
     declare_latency_us: int | None = None  # nodes: declare this latency instead of the measured mean
+    # called with the chain id once connected, before anything is signed (the CLI refuses dev keys off dev chains)
+    check_chain: Callable[[int], None] | None = None
 
 
 def state_path(config: AgentConfig, chain_id: int) -> Path:
@@ -58,6 +61,8 @@ def build_agent(config: AgentConfig) -> Any:
         check_model_name(config.role, config.model)
     strategy = _strategy(config)
     client = PoQClient.connect(config.rpc_url, config.account, config.deployments_dir)
+    if config.check_chain is not None:
+        config.check_chain(client.manifest.chain_id)
     state = AgentState(
         state_path(config, client.manifest.chain_id),
         chain_id=client.manifest.chain_id,
@@ -102,7 +107,9 @@ def _build(config: AgentConfig, client: PoQClient, state: AgentState, strategy: 
     node = client.node(client.sender)
     registered = int(node["status"]) not in (Status.NONE, Status.EXITED)  # restarts keep their registration
     if registered and int(node["role"]) != ROLES[config.role]:
-        raise ConfigError(f"key {client.sender} is registered with another role; use another --key-index")
+        raise ConfigError(
+            f"key {client.sender} is registered with another role; use another key (--keystore FILE or --dev-key N)"
+        )
     stake = config.stake_wei if config.stake_wei is not None else int(client.params()["minStake"])
     if not registered:
         _require_funds(client, stake)

@@ -193,7 +193,7 @@ def _acquire_lock(network: str, address: str, role: str) -> Any:
         handle.close()
         raise StateError(
             f"another agent ({owner}) is already running with key {address} on chain {network.split('-')[0]}: "
-            "give every agent its own key (--key-index)"
+            "give every agent its own key (--keystore FILE or --dev-key N)"
         ) from None
     handle.seek(0)
     handle.truncate()

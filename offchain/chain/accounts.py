@@ -12,9 +12,10 @@ from web3 import Web3
 from web3.types import RPCEndpoint, Wei
 
 from offchain.chain.connect import is_embedded, wait_for_receipt
-from offchain.errors import ChainError
+from offchain.errors import ChainError, ConfigError
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's default
+DEV_CHAIN_IDS = (31337, 1337)  # anvil/hardhat, and ganache/geth --dev: the only chains dev keys sign on
 
 
 @lru_cache(maxsize=256)
@@ -22,6 +23,16 @@ def dev_account(index: int = 0) -> LocalAccount:
     """Dev key `index` of anvil's default mnemonic (m/44'/60'/0'/0/index)."""
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def require_dev_chain(chain_id: int, index: int) -> None:
+    """Refuse dev key `index` on a chain that is not a local dev chain: its key is public."""
+    if chain_id not in DEV_CHAIN_IDS:
+        allowed = " or ".join(str(c) for c in DEV_CHAIN_IDS)
+        raise ConfigError(
+            f"dev key {index} is anvil's public test key, for local chains only (chain id {allowed}), "
+            f"not chain {chain_id}: use --keystore FILE (create one with `poq account new`)"
+        )
 
 
 def fund_accounts(w3: Web3, addresses: Iterable[str], amount_wei: int) -> None:

@@ -24,6 +24,7 @@ _SUBCOMMANDS = {
     "task": "offchain.cli.query_cmds:task_group",
     "balances": "offchain.cli.query_cmds:balances_cmd",
     "withdraw": "offchain.cli.query_cmds:withdraw_cmd",
+    "account": "offchain.cli.account_cmds:account_group",
     "models": "offchain.cli.models_cmds:models_group",
     "agent": "offchain.cli.agent_cmds:agent_group",
     "fleet": "offchain.cli.fleet_cmds:fleet_group",

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import deployments_option, key_options, load_account, rpc_url_option
+from offchain.cli.options import (
+    KeyChoice,
+    check_signing_chain,
+    deployments_option,
+    key_options,
+    load_account,
+    rpc_url_option,
+)
 
 
 @click.group("agent")
@@ -59,8 +66,7 @@ def agent_group() -> None:
 def agent_run_cmd(
     role: str,
     model: str | None,
-    key_index: int,
-    private_key: str | None,
+    key: KeyChoice,
     rpc_url: str,
     deployments_dir: str,
     state_dir: Path,
@@ -95,7 +101,8 @@ def agent_run_cmd(
         rpc_url=rpc_url,
         deployments_dir=Path(deployments_dir),
         state_dir=state_dir,
-        account=load_account(key_index, private_key),
+        account=load_account(key),
+        check_chain=lambda chain_id: check_signing_chain(key, chain_id),
         stake_wei=int(stake * 10**18) if stake is not None else None,
         poll_s=poll_s,
         strategy=strategy,

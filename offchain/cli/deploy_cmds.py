@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import deployments_option, json_option, key_options, load_account, rpc_url_option
+from offchain.cli.options import (
+    KeyChoice,
+    check_signing_chain,
+    deployments_option,
+    json_option,
+    key_options,
+    load_account,
+    rpc_url_option,
+)
 
 contracts_option = click.option(
     "--contracts",
@@ -62,8 +70,7 @@ def _parse_overrides(values: tuple[str, ...]) -> dict[str, str]:
 def deploy_cmd(
     rpc_url: str,
     deployments_dir: str,
-    key_index: int,
-    private_key: str | None,
+    key: KeyChoice,
     contracts_dir: Path | None,
     params: tuple[str, ...],
     as_json: bool,
@@ -75,10 +82,12 @@ def deploy_cmd(
     from offchain.protocol import Params
 
     parameters = Params().with_overrides(_parse_overrides(params))
+    account = load_account(key)
     w3 = connect(rpc_url)
+    check_signing_chain(key, w3.eth.chain_id)
     manifest = deploy_poq(
         w3,
-        load_account(key_index, private_key),
+        account,
         parameters,
         artifacts=compile_contracts(contracts_dir),
         deployments_dir=Path(deployments_dir),

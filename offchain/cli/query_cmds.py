@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from offchain.cli.options import (
+    KeyChoice,
+    check_signing_chain,
     deployments_option,
     eth,
     json_option,
@@ -153,10 +155,11 @@ def print_balances(address: str, rows: list[Any]) -> None:
 @key_options
 @click.option("--amount", type=click.IntRange(min=1), default=None, help="Wei to withdraw (default: all).")
 def withdraw_cmd(
-    rpc_url: str, deployments_dir: str, key_index: int, private_key: str | None, amount: int | None
+    rpc_url: str, deployments_dir: str, key: KeyChoice, amount: int | None
 ) -> None:
     """Withdraw the signer's credited balance (rewards and refunds)."""
-    client = _client(rpc_url, deployments_dir, load_account(key_index, private_key))
+    client = _client(rpc_url, deployments_dir, load_account(key))
+    check_signing_chain(key, client.manifest.chain_id)
     available = int(client.node(client.sender)["balance"])
     value = available if amount is None else amount
     if value == 0:

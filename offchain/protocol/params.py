@@ -181,6 +181,8 @@ def _parse_value(name: str, raw: Any) -> int:
         return _address_value(text)
     if text in NAMED_FIELDS.get(name, ()):
         return NAMED_FIELDS[name].index(text)
+    if name in NAMED_FIELDS and not text.isdigit():
+        raise ConfigError(f"parameter {name} must be one of {', '.join(NAMED_FIELDS[name])}, got {text!r}")
     if name in WAD_FIELDS:
         return _wad_value(name, text)
     try:

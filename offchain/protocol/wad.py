@@ -225,10 +225,12 @@ def weighted_quantile(entries: Sequence[tuple[int, int]], quantile: int) -> int:
 def pool_cost_range(entries: Sequence[tuple[int | None, int]], rule: int, quantile: int) -> tuple[int, int]:
     """The range a role's costs are normalized over (PoQBase._costRange): `entries` are (cost_us or None
     when never measured, units) of the role's active pool. minmax: (min, max); quantile: (0, 2 q) with q
-    the stake-weighted quantile, capped to 32 bits; (0, 0) when no node is measured."""
+    the stake-weighted quantile, capped to 32 bits, and (0, 1) when q is 0 (every slower node pays the
+    full cost); (0, 0) when no node is measured."""
     measured = [(c, u) for c, u in entries if c is not None]
     if not measured:
         return 0, 0
     if rule == MINMAX:
         return cost_range([c for c, _ in measured])
-    return 0, min(2 * weighted_quantile(measured, quantile), MAX_RANGE_US)
+    q = weighted_quantile(measured, quantile)
+    return 0, min(2 * q, MAX_RANGE_US) if q else 1  # q = 0: any slower node pays the full cost

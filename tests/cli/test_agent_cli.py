@@ -11,8 +11,8 @@ from offchain.cli import cli
 from tests.conftest import free_port
 
 
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
     return result.exit_code, result.output
 
 
@@ -61,9 +61,9 @@ def deployed(anvil_chain: str, tmp_path: Path) -> tuple[str, str]:
 @pytest.mark.anvil
 def test_unfunded_key(deployed: tuple[str, str], tmp_path: Path) -> None:
     url, deployments = deployed
-    key = "0x" + "42" * 32  # nobody funded this key
-    code, out = run("agent", "run", "--role", "evaluator", "--model", "minilm-l6", "--private-key", key,
-                    "--rpc-url", url, "--deployments", deployments, "--state-dir", str(tmp_path / "state"))
+    key = "0x" + "42" * 32  # nobody funded this key; from the environment, so no process-list warning
+    code, out = run("agent", "run", "--role", "evaluator", "--model", "minilm-l6", "--rpc-url", url,
+                    "--deployments", deployments, "--state-dir", str(tmp_path / "state"), env={"POQ_PRIVATE_KEY": key})
     assert code == 1
     one_line_error(out, "holds 0.0000 ETH but needs about", "fund it first")
 

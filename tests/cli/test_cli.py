@@ -42,6 +42,28 @@ def test_unknown_parameter_is_a_one_line_error() -> None:
     assert code == 1 and "did you mean 'alphaF'" in out
 
 
+@pytest.mark.parametrize("param, named", [
+    ("evaluatorReward=median", "evaluatorReward must be one of paper, peer"),
+    ("costQuantile=1.5", "costQuantile must be in (0, 1)"),
+    ("costQuantile=0", "costQuantile must be in (0, 1)"),
+    ("referenceBond=" + str(2**88), "referenceBond must be at most 2^88 - 1 wei"),
+    ("feeRule=free", "feeRule must be one of refund, fixed"),
+    ("trustRule=agreeing", "trustRule must be one of published, robust, informative"),
+])
+def test_out_of_range_rule_parameters_are_one_line_errors(param: str, named: str) -> None:
+    """Refused before anything is sent (the constructor refuses them too: test_attacks_registry.py)."""
+    code, out = run("deploy", "--param", param, "--rpc-url", "http://127.0.0.1:1")
+    assert code == 1 and named in out, out
+    assert len(out.strip().splitlines()) == 1 and "Traceback" not in out
+
+
+def test_peer_rule_at_k1_is_a_one_line_error_naming_the_fix() -> None:
+    code, out = run("deploy", "--param", "k=1", "--rpc-url", "http://127.0.0.1:1")
+    assert code == 1 and "evaluatorReward=peer needs k >= 2" in out and "evaluatorReward=paper" in out
+    code, _ = run("deploy", "--param", "k=1", "--param", "evaluatorReward=paper", "--rpc-url", "http://127.0.0.1:1")
+    assert code == 1  # past the parameters: only the unreachable node is left to complain about
+
+
 @pytest.mark.anvil
 def test_missing_manifest_is_a_one_line_error(anvil_chain: str, tmp_path: Path) -> None:
     code, out = run("params", "--rpc-url", anvil_chain, "--deployments", str(tmp_path / "none"))

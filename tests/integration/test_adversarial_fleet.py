@@ -1,10 +1,12 @@
 """Live fleets on anvil for robust PoQ: one boosting evaluator out of four, and the composite evaluator.
 
 The booster runs the same model as the honest evaluators but adds 5 points to every score before
-committing it. Under median aggregation (and under trust weights, robust rule) its deviation from
-consensus is large whenever it is sampled, so its on-chain reward (weight) ends below every honest
-evaluator's. The claims hold for every panel the chain's randomness can draw, so the tests are not
-at the mercy of the block hashes.
+committing it. Under median aggregation and the paper's evaluator rule (and under trust weights,
+robust rule) its deviation from consensus is large whenever it is sampled, so its on-chain reward
+(weight) ends below every honest evaluator's. The default peer rule pays information, not level: a
+shift that keeps the booster's ranking neither pays nor costs it, and the median keeps it from moving
+Q (docs/mechanism.md, "What this does not defend against"). The claims hold for every panel the
+chain's randomness can draw, so the tests are not at the mercy of the block hashes.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def test_boosting_evaluator_earns_less_than_honest_ones_under_median(anvil_chain
 
     config, result = _run(anvil_chain, tmp_path, {
         # betaM = 0 isolates the quality term: honest and boosting evaluators run the same model
-        "params": {"k": 3, "aggregation": "median", "betaM": 0, "epochLength": 5, "answerWindow": 300},
+        "params": {"k": 3, "aggregation": "median", "betaM": 0, "epochLength": 5, "answerWindow": 300,
+                   "evaluatorReward": "paper"},
         "evaluators": BOOSTED,
         "workload": {"n_squad": 6, "n_cnndm": 0, "seed": 3},
     }, tasks=6)

@@ -28,7 +28,7 @@ def test_batch_on_anvil_settles_exactly_as_the_protocol(anvil_chain: str, tmp_pa
     for evaluator in scores:
         net.reveal(batch_id, evaluator)
     costs = [int(net.owner.call("normalizedCost", a)) for a in drawn.participants]
-    fee = 6 * int(net.owner.call("maxPayout"))
+    fee = int(net.owner.call("requiredFee", 6, True))
     expected = settle_batch(net.params, fee, drawn.tasks, [True] * len(drawn.participants),
                             [scores.get(a) for a in drawn.participants], costs)
     result = net.settlement(net.finalize(batch_id))

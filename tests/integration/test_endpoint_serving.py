@@ -148,7 +148,7 @@ def test_live_fleet_settles_an_openai_nodes_tasks_with_rewards(endpoint: str, an
         pytest.skip("weights of minilm-l6 not installed: run scripts/install-models.sh minilm-l6")
     config = load_config(None, {
         "rpc_url": anvil_chain, "inference": [{"model": endpoint}], "evaluators": [{"model": "minilm-l6"}],
-        "params": {"k": 1, "epochLength": 5, "answerWindow": 300},
+        "params": {"k": 1, "evaluatorReward": "paper", "epochLength": 5, "answerWindow": 300},
         "workload": {"n_squad": 3, "n_cnndm": 0, "seed": 3},
     })
     result = run_fleet(config, tmp_path / "run", deployments_dir=tmp_path / "deployments")
