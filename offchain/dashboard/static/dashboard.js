@@ -110,7 +110,9 @@
                   ["· of which the treasury's", a.treasury_eth, "treasury " + a.treasury],
                   ["escrow (fees of open batches)", a.escrow_eth], ["owed in all", a.owed_eth],
                   ["contract holds", a.held_eth], ["difference", a.difference_eth],
-                  ["slashed to the treasury, all time", a.slashed_eth], ["refunded to requesters, all time", a.refunded_eth]];
+                  ["slashed to the treasury, all time", a.slashed_eth],
+                  ["fees retained by the treasury, all time", a.retained_eth],
+                  ["refunded to requesters, all time", a.refunded_eth]];
     replaceRows(document.querySelector("#accounting tbody"), rows.map(([name, value, title]) =>
       el("tr", { className: name === "difference" ? (value === "0" ? "ok" : "bad") : (name.includes("all time") ? "history" : ""), title: title || "" },
         el("th", {}, name), el("td", { className: "num", title: value + " ETH" }, (name === "difference" ? value : ethShown(value)) + " ETH"))));
