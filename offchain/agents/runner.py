@@ -70,6 +70,7 @@ def build_agent(config: AgentConfig) -> Any:
         address=client.sender,
         role=config.role,
         genesis=genesis_hash(client.w3),
+        deployment_block=client.manifest.block_number,
     )
     try:
         return _build(config, client, state, strategy)

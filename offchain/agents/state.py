@@ -51,9 +51,12 @@ class AgentState:
     """The SQLite state of one agent (one key on one chain and contract)."""
 
     def __init__(
-        self, path: Path, *, chain_id: int, contract: str, address: str, role: str, genesis: str = ""
+        self, path: Path, *, chain_id: int, contract: str, address: str, role: str, genesis: str = "",
+        deployment_block: int | None = None,
     ) -> None:
-        """`genesis` (the chain's block-0 hash) tells apart local chains that share a chain id."""
+        """`genesis` (the chain's block-0 hash) tells apart local chains that share a chain id, and
+        `deployment_block` two deployments at the same address (a fresh chain replaying the same
+        deployer's nonces): the state is bound to all of them."""
         self.path = path
         self.address = address
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +65,12 @@ class AgentState:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
-        self._check_identity(chain_id, contract, address, role)
+        try:
+            self._check_identity(chain_id, contract, address, role)
+            self._check_chain(genesis, deployment_block)
+        except StateError:
+            self.close()  # a refused state holds no lock: the next try (or another agent) may take it
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -80,6 +88,22 @@ class AgentState:
             )
         for key, value in expected.items():
             self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+
+    def _check_chain(self, genesis: str, deployment_block: int | None) -> None:
+        """The state's chain: its genesis hash and the contract's deployment block, written on first use
+        (a state from before they were recorded adopts them) and refused when they differ."""
+        block = "" if deployment_block is None else str(deployment_block)
+        expected = {"genesis": genesis.lower(), "deployment_block": block}
+        for key, value in expected.items():
+            stored = self.get_meta(key)
+            if value and stored and stored != value:
+                raise StateError(
+                    f"state file {self.path} belongs to another chain or deployment ({key} {stored}, this one has "
+                    f"{value}): a chain restarted without its --state starts over; use a fresh --state-dir or "
+                    f"delete {self.path.name}"
+                )
+            if value and not stored:
+                self.set_meta(key, value)
 
     # ------------------------------------------------------------------ meta and cursor
 

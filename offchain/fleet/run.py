@@ -117,6 +117,7 @@ def run_fleet(
         address=requester_client.sender,
         role="requester",
         genesis=genesis_hash(w3),
+        deployment_block=manifest.block_number,
     )
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # stop like Ctrl-C: agents first
     try:
