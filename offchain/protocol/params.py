@@ -12,6 +12,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from offchain.errors import ConfigError, closest
+from offchain.protocol import wad
 from offchain.protocol.wad import WAD
 
 MAX_K = 3  # the contract stores at most three evaluators per task
@@ -101,7 +102,7 @@ class Params:
         for name, names in (("evaluatorReward", EVALUATOR_REWARDS), ("costRule", COST_RULES), ("feeRule", FEE_RULES)):
             if getattr(self, name) >= len(names):
                 raise ConfigError(f"parameter {name} must be one of {', '.join(names)}, got {getattr(self, name)}")
-        if self.evaluatorReward == EVALUATOR_REWARDS.index("peer") and self.k < 2:
+        if self.evaluatorReward == wad.PEER and self.k < 2:
             raise ConfigError("parameter evaluatorReward=peer needs k >= 2 (a seat's peers are the other seats of "
                               "its task); use evaluatorReward=paper with k=1")
         if not 0 < self.costQuantile < WAD:
@@ -133,9 +134,7 @@ class Params:
     def informed(self) -> bool:
         """Whether settlement measures informativeness (PoQBase.INFORMED): the peer rule pays it, the
         informative trust rule moves on it; only then does finalize check middles and emit EvaluatorInformed."""
-        trust_informed = self.trustRule == CHAIN_TRUST_RULES.index("informative")
-        return self.evaluatorReward == EVALUATOR_REWARDS.index("peer") or (
-            self.aggregation == AGGREGATIONS.index("trust") and trust_informed)
+        return self.evaluatorReward == wad.PEER or (self.aggregation == wad.TRUST and self.trustRule == wad.INFORMATIVE)
 
     @property
     def aggregation_name(self) -> str:
