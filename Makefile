@@ -10,7 +10,7 @@ test: bootstrap
 
 lint: bootstrap
 	.venv/bin/ruff check .
-	.venv/bin/mypy offchain deploy simulation
+	.venv/bin/mypy poq offchain deploy simulation
 	.venv/bin/lint-imports
 
 bench: bootstrap

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deploy.localchain import chain_down  # noqa: E402
 from offchain.data import load  # noqa: E402
-from offchain.fleet.audit import audit  # noqa: E402
-from offchain.fleet.config import FleetConfig, NodeSpec, load_config  # noqa: E402
-from offchain.fleet.run import run_fleet  # noqa: E402
+from poq.fleet.audit import audit  # noqa: E402
+from poq.fleet.config import FleetConfig, NodeSpec, load_config  # noqa: E402
+from poq.fleet.run import run_fleet  # noqa: E402
 from simulation.pipeline.replay_logs import write_replay_logs  # noqa: E402
 
 RUN_400 = Path(__file__).resolve().parents[1] / "docs" / "results" / "run-400"
@@ -93,7 +93,7 @@ def _runs(args: argparse.Namespace, work: Path, repeat: Any) -> None:
 
 
 def _live_records(config: FleetConfig, n: int) -> list[Any]:
-    from offchain.fleet.run import load_workload
+    from poq.fleet.run import load_workload
 
     return load_workload(config, n)
 

@@ -5,7 +5,7 @@ references, the draw, revealed scores and each task's settlement are in its even
 gathers one batch's events into a `BatchRecord`; `task_record` picks one task out of it. The fold
 itself (`opened_record`, then `apply_event` per later event in chain order) also serves readers that
 hold the logs already: the dashboard's incremental event log (offchain.chain.history) and the fleet's
-audit (offchain.fleet.audit).
+audit (poq.fleet.audit).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 from eth_account import Account
 
 from offchain.chain.keystore import decrypt_keystore, write_keystore
-from offchain.cli import cli
-from offchain.cli.options import KeyChoice, check_signing_chain
 from offchain.errors import ConfigError
+from poq.cli import cli
+from poq.cli.options import KeyChoice, check_signing_chain
 
 PASSWORD = "correct horse battery staple"
 KEY = "0x" + "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -55,7 +55,7 @@ def fast_keystore(directory: Path, key: str = KEY, password: str = PASSWORD) -> 
 @pytest.fixture
 def tty(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend a person is at the terminal, so prompts read CliRunner's input."""
-    monkeypatch.setattr("offchain.cli.options.stdin_is_tty", lambda: True)
+    monkeypatch.setattr("poq.cli.options.stdin_is_tty", lambda: True)
 
 
 # --- poq account --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from offchain.cli import cli
+from poq.cli import cli
 from tests.conftest import free_port
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from offchain.cli import cli
+from poq.cli import cli
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from offchain.cli import cli
+from poq.cli import cli
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -61,7 +61,7 @@ def test_help_lists_the_dashboard() -> None:
 @pytest.mark.anvil
 def test_demo_goes_on_without_the_dashboard_when_its_port_is_taken(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import offchain.cli.fleet_cmds as fleet_cmds
+    import poq.cli.fleet_cmds as fleet_cmds
     from tests.conftest import free_port
 
     fleets: list[tuple[object, ...]] = []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from offchain.cli import cli
+from poq.cli import cli
 
 
 def test_eval_and_report_are_listed() -> None:

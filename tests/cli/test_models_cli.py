@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from offchain.cli import cli
+from poq.cli import cli
 
 
 def test_models_list_shows_the_papers_pool_with_hub_ids() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from offchain.cli import cli
+from poq.cli import cli
 from tests.unit.sim_data import RUN_400, write_run
 
 
@@ -173,7 +173,7 @@ def test_simulate_trust_aggregation_and_rule(tmp_path: Path) -> None:
 
 
 def test_cli_aggregation_choices_match_the_simulation() -> None:
-    from offchain.cli.simulate_cmds import SIM_AGGREGATIONS, TRUST_RULES
+    from poq.cli.simulate_cmds import SIM_AGGREGATIONS, TRUST_RULES
     from simulation.montecarlo import SIM_AGGREGATIONS as SIM
     from simulation.montecarlo import TRUST_RULES as RULES
 
@@ -260,8 +260,8 @@ def test_simulate_sweep_takes_the_evaluator_reward(tmp_path: Path) -> None:
 
 
 def test_cli_evaluator_rewards_match_the_simulation() -> None:
-    from offchain.cli.simulate_cmds import EVALUATOR_REWARDS, LAZY_SPEC, MAX_BATCH
     from offchain.protocol.params import MAX_BATCH as CONTRACT_MAX_BATCH
+    from poq.cli.simulate_cmds import EVALUATOR_REWARDS, LAZY_SPEC, MAX_BATCH
     from simulation.lazy import SPEC_HELP
     from simulation.peer import EVALUATOR_REWARDS as RULES
 

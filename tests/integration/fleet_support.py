@@ -33,7 +33,7 @@ class Fleet:
         self.states: list[Any] = []
 
     def agent(self, role: str, model: str, key: int, declare_latency_us: int | None = None) -> Any:
-        from offchain.fleet.processes import AgentProcess
+        from poq.fleet.processes import AgentProcess
 
         process = AgentProcess(role, model, key, self.tmp / "logs" / f"{role}-{key}.log",
                                declare_latency_us=declare_latency_us)
@@ -72,7 +72,7 @@ class Fleet:
         return self.owner.events(name, from_block=self.owner.manifest.block_number, **filters)
 
     def close(self) -> None:
-        from offchain.fleet.processes import stop_all
+        from poq.fleet.processes import stop_all
 
         stop_all(self.processes)
         for state in self.states:

@@ -26,9 +26,9 @@ def _run(anvil_chain: str, tmp_path: Path, spec: dict[str, Any], tasks: int,
          models: tuple[str, ...] = ("smollm2-135m", "minilm-l6")) -> tuple[Any, Any]:
     """Skip without the weights of `models`; else run the fleet (one SmolLM2 node, the spec's params,
     evaluators and workload) and check that every task finalized. Returns (config, result)."""
-    from offchain.fleet.config import load_config
-    from offchain.fleet.run import run_fleet
     from offchain.models.packages import is_installed
+    from poq.fleet.config import load_config
+    from poq.fleet.run import run_fleet
 
     if not all(is_installed(m) for m in models):
         pytest.skip("model weights not installed: run scripts/install-models.sh")
@@ -49,7 +49,7 @@ def _booster_and_honest(result: Any) -> tuple[Any, list[Any]]:
 
 
 def test_boosting_evaluator_earns_less_than_honest_ones_under_median(anvil_chain: str, tmp_path: Path) -> None:
-    from offchain.fleet.config import NodeSpec
+    from poq.fleet.config import NodeSpec
 
     config, result = _run(anvil_chain, tmp_path, {
         # betaM = 0 isolates the quality term: honest and boosting evaluators run the same model

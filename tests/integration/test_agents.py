@@ -153,7 +153,7 @@ def test_two_agents_with_the_same_key_are_refused(make_fleet: Callable[..., Flee
     time.sleep(3)  # the first holds its key's lock from its first second
     first.check_alive()
     second = subprocess.run(
-        [sys.executable, "-m", "offchain.cli", "agent", "run", "--role", "evaluator", "--model", "minilm-l6",
+        [sys.executable, "-m", "poq.cli", "agent", "run", "--role", "evaluator", "--model", "minilm-l6",
          "--key-index", "3", "--rpc-url", fleet.url, "--deployments", str(fleet.deployments),
          "--state-dir", str(tmp_path / "other-state")],
         capture_output=True, text=True, timeout=120,

@@ -186,7 +186,7 @@ def test_snapshot_endpoint_is_json_and_no_route_writes(deployed: Deployed, dashb
 def test_background_dashboard_serves_then_exits_with_its_chain(deployed: Deployed, tmp_path: Path) -> None:
     """What `poq demo` starts: a detached dashboard, reused by a second start, gone with its chain."""
     from deploy.localchain import chain_down
-    from offchain.dashboard.background import probe, start_background
+    from poq.cli.background_dashboard import probe, start_background
     from tests.conftest import free_port
 
     port = free_port()

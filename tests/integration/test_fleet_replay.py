@@ -30,7 +30,7 @@ def fleet(anvil_chain: str, tmp_path: Path) -> Iterator[Fleet]:
 
 def test_a_node_declaring_one_microsecond_earns_what_it_would_truthfully(fleet: Fleet, tmp_path: Path) -> None:
     from offchain.chain.accounts import dev_account
-    from offchain.fleet.audit import audit
+    from poq.fleet.audit import audit
 
     inference, evaluators, records = replay_models(tmp_path)
     liar_key = 2
@@ -94,7 +94,7 @@ def test_sigterm_stops_the_fleet_and_every_agent(anvil_chain: str, tmp_path: Pat
         "[workload]\nn_squad = 400\nn_cnndm = 200",
     ]) + "\n")
     run_dir = tmp_path / "run"
-    fleet = subprocess.Popen([sys.executable, "-m", "offchain.cli", "fleet", "run", "--config", str(config),
+    fleet = subprocess.Popen([sys.executable, "-m", "poq.cli", "fleet", "run", "--config", str(config),
                               "--run-dir", str(run_dir), "--deployments", str(tmp_path / "deployments")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

@@ -99,7 +99,7 @@ def test_models_try_takes_a_local_directory():
     need("minilm-l6")
     from click.testing import CliRunner
 
-    from offchain.cli import cli
+    from poq.cli import cli
 
     model_dir = str(packages.part_paths("minilm-l6")[0])
     result = CliRunner().invoke(cli, ["models", "try", model_dir, "The Denver Broncos won.", "-r", "Denver Broncos"])

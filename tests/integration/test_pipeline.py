@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from offchain.cli import cli
 from offchain.models import packages
+from poq.cli import cli
 from simulation.pipeline.config import DEFAULT_CNNDM, DEFAULT_SQUAD
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from offchain.cli import cli
 from offchain.models.endpoint import EndpointClient, EndpointTimeout, EndpointUnreachable
 from offchain.models.hub import HubModelUnavailable, download_patterns, snapshot
+from poq.cli import cli
 from tests.conftest import free_port
 
 NEVER_CACHED = "poq-tests/never-cached-model"

@@ -11,10 +11,10 @@ from typing import Any
 from offchain.chain.batches import BATCH_EVENTS, task_record
 from offchain.chain.history import EventLog
 from offchain.chain.views import NodeRow, node_rows
-from offchain.fleet.run import FleetResult
 from offchain.models.replay import text_key
 from offchain.protocol import WAD
 from offchain.protocol.types import from_score_units
+from poq.fleet.run import FleetResult
 
 
 def write_report(result: FleetResult) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import monte_carlo_options
+from poq.cli.options import monte_carlo_options
 
 
 @click.command("report")

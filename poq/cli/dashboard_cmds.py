@@ -6,7 +6,7 @@ import contextlib
 
 import click
 
-from offchain.cli.options import deployments_option, rpc_url_option
+from poq.cli.options import deployments_option, rpc_url_option
 
 
 @click.command("dashboard")

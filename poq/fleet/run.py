@@ -18,9 +18,9 @@ from offchain.agents.requester import RequesterAgent
 from offchain.agents.state import AgentState, genesis_hash
 from offchain.chain.client import PoQClient
 from offchain.errors import ConfigError, PoQError
-from offchain.fleet.config import FleetConfig
-from offchain.fleet.processes import AgentProcess, stop_all
 from offchain.protocol.types import Status
+from poq.fleet.config import FleetConfig
+from poq.fleet.processes import AgentProcess, stop_all
 
 log = logging.getLogger("poq.fleet")
 FUNDING_WEI = 1_000 * 10**18

@@ -7,9 +7,9 @@ import json
 
 import click
 
-from offchain.cli.options import json_option
 from offchain.protocol import AGGREGATIONS as SIM_AGGREGATIONS
 from offchain.protocol import TRUST_RULES
+from poq.cli.options import json_option
 
 DEFAULT_RATIOS = "0,0.1,0.2,0.3,0.4,0.5"
 DEFAULT_KS = "1,3,5,7"

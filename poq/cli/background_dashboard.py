@@ -1,6 +1,6 @@
 """A detached dashboard for `poq demo`: started once per port, it serves until its chain stops answering.
 
-The process is `python -m offchain.cli dashboard --wait --exit-with-chain ...` in its own session
+The process is `python -m poq.cli dashboard --wait --exit-with-chain ...` in its own session
 (it outlives the command that started it and ignores the terminal's Ctrl-C). Its record
 `<state_dir>/dashboard-<port>.json` (pid, URL, log, chain) and log sit beside `poq chain up`'s.
 If a poq dashboard for the same chain already answers on the port, it is reused.
@@ -65,7 +65,7 @@ def start_background(
         return BackgroundDashboard(url, None, None, already_running=True)
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = (state_dir / f"dashboard-{port}.log").resolve()
-    command = [sys.executable, "-m", "offchain.cli", "dashboard", "--rpc-url", rpc_url, "--deployments",
+    command = [sys.executable, "-m", "poq.cli", "dashboard", "--rpc-url", rpc_url, "--deployments",
                deployments, "--host", host, "--port", str(port), "--wait", "--exit-with-chain"]
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,

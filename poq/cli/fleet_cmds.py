@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import deployments_option
+from poq.cli.options import deployments_option
 
 
 @click.group("fleet")
@@ -72,11 +72,11 @@ def run_fleet_and_print(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from offchain.chain.views import node_rows
-    from offchain.cli.query_cmds import print_balances
-    from offchain.fleet.audit import audit
-    from offchain.fleet.config import load_config
-    from offchain.fleet.report import write_report
-    from offchain.fleet.run import run_fleet
+    from poq.cli.query_cmds import print_balances
+    from poq.fleet.audit import audit
+    from poq.fleet.config import load_config
+    from poq.fleet.report import write_report
+    from poq.fleet.run import run_fleet
 
     overrides: dict[str, object] = {}
     if rpc_url:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import json_option
+from poq.cli.options import json_option
 
 port_option = click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
 state_dir_option = click.option(

@@ -46,7 +46,7 @@ class AgentProcess:
         command = [
             sys.executable,
             "-m",
-            "offchain.cli",
+            "poq.cli",
             "agent",
             "run",
             "--role",

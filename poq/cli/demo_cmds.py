@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import deployments_option
+from poq.cli.options import deployments_option
 
 
 @click.command("demo")
@@ -28,7 +28,7 @@ def demo_cmd(
 ) -> None:
     """Start anvil, deploy PoQ, run 3 generators and 3 evaluators (K = 3) on real SQuAD and CNN/DM
     tasks, and print the balances settled on chain. The dashboard shows the batches settle live."""
-    from offchain.cli.fleet_cmds import run_fleet_and_print
+    from poq.cli.fleet_cmds import run_fleet_and_print
 
     url = _start_dashboard(port, Path(deployments_dir), dashboard_port) if dashboard else None
     run_fleet_and_print(None, tasks, None, port, run_dir, Path(deployments_dir), batch_size=batch_size)
@@ -44,8 +44,8 @@ def _start_dashboard(port: int, deployments_dir: Path, dashboard_port: int) -> s
     """The chain first (the fleet reuses it), then a detached dashboard that ends with the chain.
     The dashboard is a view: when it cannot start (its port taken, say), the demo goes on without it."""
     from deploy.localchain import chain_up
-    from offchain.dashboard.background import start_background
     from offchain.errors import PoQError
+    from poq.cli.background_dashboard import start_background
 
     chain = chain_up(port=port)
     try:

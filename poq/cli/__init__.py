@@ -17,22 +17,22 @@ from offchain.errors import PoQError
 
 # Subcommand modules: each defines a click command or group named `command`.
 _SUBCOMMANDS = {
-    "compile": "offchain.cli.deploy_cmds:compile_cmd",
-    "deploy": "offchain.cli.deploy_cmds:deploy_cmd",
-    "chain": "offchain.cli.chain_cmds:chain_group",
-    "params": "offchain.cli.query_cmds:params_cmd",
-    "task": "offchain.cli.query_cmds:task_group",
-    "balances": "offchain.cli.query_cmds:balances_cmd",
-    "withdraw": "offchain.cli.query_cmds:withdraw_cmd",
-    "account": "offchain.cli.account_cmds:account_group",
-    "models": "offchain.cli.models_cmds:models_group",
-    "agent": "offchain.cli.agent_cmds:agent_group",
-    "fleet": "offchain.cli.fleet_cmds:fleet_group",
-    "demo": "offchain.cli.demo_cmds:demo_cmd",
-    "dashboard": "offchain.cli.dashboard_cmds:dashboard_cmd",
-    "simulate": "offchain.cli.simulate_cmds:simulate_cmd",
-    "eval": "offchain.cli.eval_cmds:eval_group",
-    "report": "offchain.cli.report_cmds:report_cmd",
+    "compile": "poq.cli.deploy_cmds:compile_cmd",
+    "deploy": "poq.cli.deploy_cmds:deploy_cmd",
+    "chain": "poq.cli.chain_cmds:chain_group",
+    "params": "poq.cli.query_cmds:params_cmd",
+    "task": "poq.cli.query_cmds:task_group",
+    "balances": "poq.cli.query_cmds:balances_cmd",
+    "withdraw": "poq.cli.query_cmds:withdraw_cmd",
+    "account": "poq.cli.account_cmds:account_group",
+    "models": "poq.cli.models_cmds:models_group",
+    "agent": "poq.cli.agent_cmds:agent_group",
+    "fleet": "poq.cli.fleet_cmds:fleet_group",
+    "demo": "poq.cli.demo_cmds:demo_cmd",
+    "dashboard": "poq.cli.dashboard_cmds:dashboard_cmd",
+    "simulate": "poq.cli.simulate_cmds:simulate_cmd",
+    "eval": "poq.cli.eval_cmds:eval_group",
+    "report": "poq.cli.report_cmds:report_cmd",
 }
 
 

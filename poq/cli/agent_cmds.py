@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import (
+from poq.cli.options import (
     KeyChoice,
     check_signing_chain,
     deployments_option,

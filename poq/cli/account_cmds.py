@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import ask_secret, json_option, password_file_option, read_password
+from poq.cli.options import ask_secret, json_option, password_file_option, read_password
 
 keystore_dir_option = click.option(
     "--keystore-dir",

@@ -24,9 +24,9 @@ from typing import Any
 
 import click
 
-from offchain.cli.options import json_option, monte_carlo_options
-from offchain.cli.sweep_cmds import sweep_cmd
 from offchain.protocol import AGGREGATIONS, CENTER_MODES, TRUST_RULES
+from poq.cli.options import json_option, monte_carlo_options
+from poq.cli.sweep_cmds import sweep_cmd
 
 SIM_AGGREGATIONS = AGGREGATIONS  # simulation.montecarlo.SIM_AGGREGATIONS, without importing numpy
 COST_RULES = ("claimed", "measured")  # simulation.costs.COST_RULES

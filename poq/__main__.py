@@ -1,0 +1,5 @@
+"""`python -m poq` = `poq`."""
+
+from poq.cli import main
+
+main()
