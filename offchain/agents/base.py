@@ -7,6 +7,11 @@ and only then moves its cursor. Killed at any moment it rereads from the cursor;
 idempotent and everything a transaction depends on is in SQLite before it is sent.
 SIGTERM and SIGINT stop it at once, even inside a long model call (the call is abandoned: its
 results were never promised to the chain, and a restart redoes it).
+
+A node that stops answering is waited out, never fatal: each turn that meets a network error logs
+one line (`RPC unreachable at URL: retrying in 4 s`), backs off (0.5 s doubling to 8 s), drops the
+event subscription and, once the node answers, subscribes again and re-reads the logs from the
+cursor, so nothing that happened meanwhile is missed.
 """
 
 from __future__ import annotations
@@ -20,13 +25,17 @@ from typing import Any
 
 from offchain.agents.state import AgentState
 from offchain.chain.client import PoQClient
+from offchain.chain.connect import is_network_error
 from offchain.chain.events import Event, open_stream
-from offchain.chain.pipeline import Outcome, TxPipeline
-from offchain.errors import PoQError
+from offchain.chain.fees import FeeAboveCeiling
+from offchain.chain.pipeline import Outcome, Sent, TxPipeline
+from offchain.errors import PoQError, RpcUnavailable, one_line
 from offchain.protocol import commitments
 from offchain.protocol.types import Stage, Status
 
 log = logging.getLogger("poq.agent")
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 8.0
+FEE_WARNING_EVERY_S = 15.0
 
 
 class AgentStopped(BaseException):
@@ -39,13 +48,15 @@ class Agent:
     role = "agent"
 
     def __init__(self, client: PoQClient, state: AgentState, *, rpc_url: str = "", poll_s: float = 0.05,
-                 declared_latency_us: int | None = None) -> None:
+                 declared_latency_us: int | None = None, confirmations: int | None = None) -> None:
         self.client = client
         self.state = state
         self.rpc_url = rpc_url
         self.poll_s = poll_s
         self.me = client.sender
-        self.tx = TxPipeline(client)
+        self.tx = TxPipeline(client, confirmations=confirmations, on_change=self._record_tx)
+        self._backoff_s = 0.0  # > 0 while the node is unreachable
+        self._fee_warned_at = -FEE_WARNING_EVERY_S
         self.costs = DeclaredCost(client, state, self.tx, declared_latency_us)
         self._stopping = False
         self._interruptible = False
@@ -84,9 +95,10 @@ class Agent:
             self.stream = None
 
     def step(self, wait_s: float) -> None:
-        """One turn: events, work, receipts, cursor. Errors are logged and retried next turn."""
-        self.open_events()
+        """One turn: events, work, receipts, cursor. Errors are logged and retried next turn; a node
+        that does not answer is retried with backoff."""
         try:
+            self.open_events()
             events = self.stream.read(wait_s)
             for event in events:
                 if "batchId" in event.args:
@@ -101,13 +113,46 @@ class Agent:
             self.costs.tick()
             if events:
                 self.state.cursor = events[-1].block  # that block is reread on restart (handlers are idempotent)
-        except PoQError as exc:  # a revert or a dropped connection: log it, retry next turn
-            log.warning("%s agent %s: %s", self.role, self.me, exc)
+        except Exception as exc:
+            if isinstance(exc, RpcUnavailable) or is_network_error(exc):
+                self._unreachable(exc)
+                return
+            if not isinstance(exc, PoQError):
+                raise
+            if isinstance(exc, FeeAboveCeiling):  # one line a while, not one a turn: the spike may last
+                if time.monotonic() - self._fee_warned_at > FEE_WARNING_EVERY_S:
+                    log.warning("%s agent %s: %s", self.role, self.me, exc)
+                    self._fee_warned_at = time.monotonic()
+                time.sleep(min(1.0, 10 * self.poll_s))
+                return
+            log.warning("%s agent %s: %s", self.role, self.me, exc)  # a revert: retried next turn
             time.sleep(self.poll_s)
+            return
+        if self._backoff_s:
+            log.info("RPC at %s answers again: resuming", self._url())
+            self._backoff_s = 0.0
+
+    def _unreachable(self, exc: BaseException) -> None:
+        """The node is down or unreachable: drop the subscription, wait, try again (never exit)."""
+        self.close_events()  # reopened from the cursor once the node answers: the missed range is re-read
+        self._backoff_s = min(BACKOFF_MAX_S, self._backoff_s * 2) if self._backoff_s else BACKOFF_FIRST_S
+        log.warning("RPC unreachable at %s: retrying in %g s (%s)", self._url(), self._backoff_s, one_line(exc))
+        deadline = time.monotonic() + self._backoff_s
+        while not self._stopping and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _url(self) -> str:
+        return self.rpc_url or self.client.rpc_url
+
+    def _record_tx(self, sent: Sent, status: str, block: int | None) -> None:
+        if status == "mined":
+            return  # confirmed (or reorged) follows: one write fewer per transaction
+        self.state.record_tx(sent.tx_hash, sent.fn, sent.tag[1] if isinstance(sent.tag, tuple) else None,
+                             nonce=sent.nonce, status=status, block=block)
 
     def busy(self) -> bool:
         """Whether work is waiting on receipts (then the loop does not sleep on the event stream)."""
-        return self.tx.pending > 0
+        return self.tx.unmined > 0
 
     def _request_stop(self, *_: Any) -> None:
         self._stopping = True
@@ -166,9 +211,7 @@ class Agent:
         return -1, 0
 
     def send(self, fn: str, *args: Any, batch_id: int | None = None, value: int = 0) -> bytes:
-        tx_hash = self.tx.send(fn, *args, value=value, tag=(fn, batch_id))
-        self.state.record_tx(tx_hash, fn, batch_id)
-        return tx_hash
+        return self.tx.send(fn, *args, value=value, tag=(fn, batch_id))  # recorded in the state by _record_tx
 
 
 class DeclaredCost:
@@ -228,5 +271,4 @@ class DeclaredCost:
         self.state.set_cost(epoch, latency_us, salt, "committed")
 
     def _send(self, fn: str, *args: Any) -> None:
-        tx_hash = self.tx.send(fn, *args, tag=(fn, None))
-        self.state.record_tx(tx_hash, fn, None)
+        self.tx.send(fn, *args, tag=(fn, None))

@@ -4,7 +4,9 @@ batch over them, reveals them in one transaction.
 It scores (reference, answer) when the requester revealed references and (input, answer) otherwise.
 Batch states: selected (its seats stored) → committing (scores and salt stored, commitScores sent) →
 committed → revealing (revealScores sent) → revealed | missed. Scores and salt are in SQLite before
-the commitment goes out, so a restarted agent reveals exactly what it committed.
+the commitment goes out, so a restarted agent reveals exactly what it committed. A draw that a reorg
+replaced (a BatchDrawn with other seats, or without this evaluator: `redrawn`) resets the batch
+before anything was revealed; a batch whose draw is gone waits for the new one instead of being missed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from offchain.protocol.types import COMMITTED, REVEALED, Stage, to_score_units
 
 log = logging.getLogger("poq.agent")
 WAITING = (Stage.OPENED, Stage.ANSWERING, Stage.REFERENCING)
+REDRAWABLE = ("selected", "committing", "committed", "missed")  # nothing revealed yet
 
 
 class EvaluatorLike(Protocol):
@@ -65,11 +68,20 @@ class EvaluatorAgent(Agent):
             return
         participants = [str(a).lower() for a in event.args["participants"]]
         batch_id = int(event.args["batchId"])
+        status = self.state.status(batch_id)
         if self.me.lower() not in participants[int(event.args["inferenceCount"]):]:
             self.texts.forget(batch_id)
+            if status in REDRAWABLE:  # the draw that picked us was reorged away and redone without us
+                log.warning("batch %d was drawn again (a reorg) without this evaluator", batch_id)
+                self.state.reset(batch_id, "redrawn")
             return
         me = participants.index(self.me.lower())
         seats = seats_of(decode_seats(event.args["seats"], self.k), me)
+        if status in (*REDRAWABLE, "redrawn") and [list(s) for s in self.state.data(batch_id).get("seats", [])] != [
+                list(s) for s in seats]:
+            log.warning("batch %d was drawn again (a reorg): scoring the new seats", batch_id)
+            self.state.reset(batch_id, "selected", seats=seats)
+            return
         self.state.add_if_new(batch_id, "selected", seats=seats)
 
     def work(self) -> None:
@@ -165,5 +177,7 @@ class EvaluatorAgent(Agent):
             self.state.upsert(batch_id, "committed")  # _reveal_due sends the reveal when its stage comes
         elif stage == Stage.COMMITTING:
             self._send_commit(batch_id)  # same scores, same salt
+        elif stage in WAITING:  # its draw was reorged away: the new draw's BatchDrawn decides
+            self.state.upsert(batch_id, "selected")
         else:
             self.state.upsert(batch_id, "missed")

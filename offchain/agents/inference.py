@@ -2,7 +2,8 @@
 
 Batch states: drawn (its task indices and inputs stored) → answering (outputs stored, submitAnswers
 sent) → answered | missed. Outputs are stored before they are sent, so a restart re-sends the same
-answers instead of generating new ones.
+answers instead of generating new ones. A draw that a reorg replaced (a BatchDrawn with other tasks
+for this node, or none) resets the batch; a batch whose draw is gone waits for the new one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from offchain.protocol.draw import decode_seats, tasks_of
 from offchain.protocol.types import ANSWERED, Stage
 
 log = logging.getLogger("poq.agent")
+REDRAWABLE = ("drawn", "answering", "answered", "missed")  # a reorg may replace the draw under any of these
 
 
 class GeneratorLike(Protocol):
@@ -44,11 +46,19 @@ class InferenceAgent(Agent):
         elif event.name == "BatchDrawn":
             participants = [str(a).lower() for a in event.args["participants"]]
             batch_id = int(event.args["batchId"])
+            status = self.state.status(batch_id)
             if self.me.lower() not in participants[: int(event.args["inferenceCount"])]:
                 self.inputs.drop(batch_id)
+                if status in REDRAWABLE:
+                    log.warning("batch %d was drawn again (a reorg) without this node", batch_id)
+                    self.state.reset(batch_id, "redrawn")
                 return
             me = participants.index(self.me.lower())
             mine = tasks_of(decode_seats(event.args["seats"], self.k), me)
+            if status in (*REDRAWABLE, "redrawn") and self.state.data(batch_id).get("tasks") != mine:
+                log.warning("batch %d was drawn again (a reorg): answering the new tasks", batch_id)
+                self.state.reset(batch_id, "drawn", tasks=mine)
+                return
             self.state.add_if_new(batch_id, "drawn", tasks=mine)
 
     def work(self) -> None:
@@ -58,7 +68,10 @@ class InferenceAgent(Agent):
             return
         ready, records = [], []
         for batch_id, _, data in todo:
-            if self.stage(batch_id) != Stage.ANSWERING:
+            stage = self.stage(batch_id)
+            if stage == Stage.OPENED:
+                continue  # its draw was reorged away: the new draw's BatchDrawn decides
+            if stage != Stage.ANSWERING:
                 self.state.upsert(batch_id, "missed")  # the answer window closed first
                 continue
             kinds, inputs = self.inputs.get(batch_id)
@@ -102,7 +115,9 @@ class InferenceAgent(Agent):
         _, flags = self.participant(batch_id)
         if flags & ANSWERED:
             self.state.upsert(batch_id, "answered")
-        elif self.stage(batch_id) == Stage.ANSWERING:
+        elif (stage := self.stage(batch_id)) == Stage.ANSWERING:
             self.send("submitAnswers", batch_id, self.state.data(batch_id)["outputs"], batch_id=batch_id)
+        elif stage == Stage.OPENED:
+            self.state.upsert(batch_id, "drawn")  # its draw was reorged away: wait for the new one
         else:
             self.state.upsert(batch_id, "missed")

@@ -158,6 +158,11 @@ class RequesterAgent(Agent):
             self._drawing.discard(batch_id)
         if not outcome.ok and fn != "draw":  # a lost race on a draw is normal
             super().on_outcome(outcome)
+            settled = self.state.status(batch_id) == "settled"
+            if fn == "finalize" and settled and self.stage(batch_id) != Stage.FINALIZED:
+                # settled from a BatchFinalized that a reorg removed, and the re-sent finalize failed
+                log.warning("batch %d: its finalize was reorged away: finalizing it again", batch_id)
+                self.state.upsert(batch_id, "opened")
 
     def _pending_opens(self) -> list[tuple[str, str]]:
         return self.state.meta_like("pending:")

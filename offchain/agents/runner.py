@@ -13,6 +13,7 @@ from typing import Any
 from offchain.agents.state import AgentState, genesis_hash
 from offchain.agents.texts import ChainRecord
 from offchain.chain.client import PoQClient
+from offchain.chain.fees import FeePolicy
 from offchain.errors import ConfigError
 from offchain.models import replay
 from offchain.protocol.types import Role, Status
@@ -45,6 +46,8 @@ class AgentConfig:
     batch_size: int = 16  # requester: tasks per batch
     max_in_flight: int = 4  # requester: batches open at once
     declare_latency_us: int | None = None  # nodes: declare this latency instead of the measured mean
+    max_fee_gwei: float | None = None  # a ceiling on the max fee per gas (None: 2 x base fee + tip)
+    confirmations: int | None = None  # receipt depth before acting (None: 2 on dev chains, 5 elsewhere)
     # called with the chain id once connected, before anything is signed (the CLI refuses dev keys off dev chains)
     check_chain: Callable[[int], None] | None = None
 
@@ -61,6 +64,7 @@ def build_agent(config: AgentConfig) -> Any:
         check_model_name(config.role, config.model)
     strategy = _strategy(config)
     client = PoQClient.connect(config.rpc_url, config.account, config.deployments_dir)
+    client.set_fee_policy(FeePolicy.from_gwei(config.max_fee_gwei))
     if config.check_chain is not None:
         config.check_chain(client.manifest.chain_id)
     state = AgentState(
@@ -134,7 +138,8 @@ def public_name(model: str) -> str:
 
 
 def _loop_options(config: AgentConfig) -> dict[str, Any]:
-    return {"rpc_url": config.rpc_url, "poll_s": config.poll_s, "declared_latency_us": config.declare_latency_us}
+    return {"rpc_url": config.rpc_url, "poll_s": config.poll_s, "declared_latency_us": config.declare_latency_us,
+            "confirmations": config.confirmations}
 
 
 def check_model_name(role: str, name: str | None) -> None:

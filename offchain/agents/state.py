@@ -35,9 +35,11 @@ CREATE TABLE IF NOT EXISTS costs (
 );
 CREATE TABLE IF NOT EXISTS latencies (at REAL NOT NULL, seconds REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS txs (
-    tx_hash TEXT PRIMARY KEY, fn TEXT NOT NULL, batch_id INTEGER, sent REAL NOT NULL
+    tx_hash TEXT PRIMARY KEY, fn TEXT NOT NULL, batch_id INTEGER, sent REAL NOT NULL,
+    nonce INTEGER, status TEXT, block INTEGER   -- the transaction an action rests on, and where it stands
 );
 """
+TX_COLUMNS = {"nonce": "INTEGER", "status": "TEXT", "block": "INTEGER"}  # added to states written before them
 
 
 def lock_dir() -> Path:
@@ -65,6 +67,10 @@ class AgentState:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(txs)")}
+        for column, kind in TX_COLUMNS.items():
+            if column not in have:
+                self.db.execute(f"ALTER TABLE txs ADD COLUMN {column} {kind}")
         try:
             self._check_identity(chain_id, contract, address, role)
             self._check_chain(genesis, deployment_block)
@@ -141,6 +147,11 @@ class AgentState:
             (batch_id, status, json.dumps(merged), time.time()),
         )
 
+    def reset(self, batch_id: int, status: str, **data: Any) -> None:
+        """Set a batch's status and replace what is stored by `data` (a redraw after a reorg)."""
+        self.db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?)",
+                        (batch_id, status, json.dumps(data), time.time()))
+
     def add_if_new(self, batch_id: int, status: str, **data: Any) -> bool:
         cur = self.db.execute(
             "INSERT OR IGNORE INTO batches VALUES (?, ?, ?, ?)", (batch_id, status, json.dumps(data), time.time())
@@ -193,10 +204,23 @@ class AgentState:
 
     # ------------------------------------------------------------------ transactions
 
-    def record_tx(self, tx_hash: bytes, fn: str, batch_id: int | None) -> None:
+    def record_tx(self, tx_hash: bytes, fn: str, batch_id: int | None, *, nonce: int | None = None,
+                  status: str = "sent", block: int | None = None) -> None:
+        """Which transaction an action rests on and where it stands: sent, replaced (a new hash at the
+        same nonce), resent, reorged, confirmed, reverted or abandoned."""
         self.db.execute(
-            "INSERT OR REPLACE INTO txs VALUES (?, ?, ?, ?)", ("0x" + tx_hash.hex(), fn, batch_id, time.time())
+            "INSERT INTO txs (tx_hash, fn, batch_id, sent, nonce, status, block) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(tx_hash) DO UPDATE SET status = excluded.status, block = excluded.block",
+            ("0x" + tx_hash.hex(), fn, batch_id, time.time(), nonce, status, block),
         )
+
+    def transactions(self, batch_id: int | None = None) -> list[dict[str, Any]]:
+        """The recorded transactions (of one batch), oldest first."""
+        query = "SELECT tx_hash, fn, batch_id, nonce, status, block FROM txs"
+        rows = self.db.execute(query + (" WHERE batch_id = ?" if batch_id is not None else "") + " ORDER BY sent",
+                               () if batch_id is None else (batch_id,)).fetchall()
+        keys = ("tx_hash", "fn", "batch_id", "nonce", "status", "block")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def genesis_hash(w3: Any) -> str:

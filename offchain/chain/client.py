@@ -1,14 +1,18 @@
 """A handle on the deployed PoQ contract for one actor: calls, signed transactions, events.
 
 One key per client (agents never share keys: shared keys lose transactions to nonce races). The
-nonce is counted locally after one `pending` read, receipts are polled every few milliseconds (local
-chains mine at once), and every revert is decoded into a named `offchain.chain.reverts` exception.
-Gas is estimated first, which doubles as a dry run: a transaction that would revert is never sent.
+nonce is counted locally after one `pending` read, fees are read from the chain at each send
+(`offchain.chain.fees`, under the operator's ceiling), receipts are polled every few milliseconds
+(local chains mine at once), and every revert is decoded into a named `offchain.chain.reverts`
+exception. Gas is estimated first, which doubles as a dry run: a transaction that would revert is
+never sent. Agents send through `offchain.chain.pipeline`, which tracks each transaction until it
+is confirmed and re-sends what a reorg or a dropped pool loses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +22,22 @@ from web3 import EthereumTesterProvider, Web3
 from web3.types import EventData, TxReceipt
 
 from offchain.chain import reverts
-from offchain.chain.connect import RECEIPT_TIMEOUT_S, connect, wait_for_receipt
+from offchain.chain.connect import RECEIPT_TIMEOUT_S, connect, is_network_error, short_reason, wait_for_receipt
+from offchain.chain.fees import FeeOracle, FeePolicy
 from offchain.chain.manifest import Manifest, load_manifest
-from offchain.errors import ChainError, ConfigError, TransactionFailed, one_line
+from offchain.errors import ChainError, ConfigError, RpcUnavailable, TransactionFailed, one_line
 
 GAS_HEADROOM = 1.25  # estimates can fall short when state changes between estimate and mining
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signed transaction not yet known to have reached the node (the pipeline keeps it to re-send)."""
+
+    nonce: int
+    fields: dict[str, Any]  # what was signed: to, data, value, gas, nonce, chainId, fees
+    raw: bytes
+    tx_hash: bytes
 
 
 class PoQClient:
@@ -35,7 +50,8 @@ class PoQClient:
         self.contract = w3.eth.contract(address=Web3.to_checksum_address(manifest.address), abi=manifest.abi)
         self._nonce: int | None = None
         self._chain_id = manifest.chain_id
-        self._fees: dict[str, int] | None = None
+        self.fees = FeeOracle(w3)
+        self._automine: bool | None = None
         self._params: dict[str, int] | None = None
         # eth-tester cannot estimate on "pending"; it mines every transaction at once anyway
         self._estimate_block = None if isinstance(w3.provider, EthereumTesterProvider) else "pending"
@@ -68,6 +84,10 @@ class PoQClient:
         return str(self.contract.address)
 
     @property
+    def rpc_url(self) -> str:
+        return str(getattr(self.w3.provider, "endpoint_uri", None) or "the embedded EVM")
+
+    @property
     def sender(self) -> str:
         if self.account is None:
             raise ConfigError("this client is read-only: give it a key to send transactions")
@@ -77,7 +97,11 @@ class PoQClient:
         """Another client for `account` over the same connection and manifest."""
         other = PoQClient(self.w3, self.manifest, account)
         other.fixed_gas = self.fixed_gas
+        other.fees = FeeOracle(self.w3, self.fees.policy)
         return other
+
+    def set_fee_policy(self, policy: FeePolicy) -> None:
+        self.fees = FeeOracle(self.w3, policy)
 
     # ------------------------------------------------------------------ reads
 
@@ -124,34 +148,80 @@ class PoQClient:
 
     def send(self, fn_name: str, *args: Any, value: int = 0, gas: int | None = None) -> bytes:
         """Sign and send without waiting; returns the transaction hash. Reverts are raised here."""
-        fn = getattr(self.contract.functions, fn_name)(*args)
-        sender = self.sender
-        gas = gas or self.fixed_gas
-        if gas is None:
-            try:
-                # estimated on the pending block: its clock is the one the transaction will see
-                estimate = fn.estimate_gas({"from": sender, "value": value}, block_identifier=self._estimate_block)
-                gas = int(estimate * GAS_HEADROOM) + 10_000
-            except Exception as exc:
-                raise self._decode(exc) from None
-        tx = fn.build_transaction(
-            {
-                "from": sender,
-                "value": value,
-                "gas": gas,
-                "nonce": self._next_nonce(),
-                "chainId": self._chain_id,
-                **self._fee_fields(),
-            }
-        )
-        signed = self.account.sign_transaction(tx)  # type: ignore[union-attr]
+        signed = self.sign(fn_name, *args, value=value, gas=gas)
         try:
-            return bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            return self.broadcast(signed.raw)
         except Exception as exc:
             self._nonce = None  # resync from the chain before the next transaction
             if reverts.is_revert(exc):
                 raise self._decode(exc) from None
-            raise ChainError(f"sending {fn_name} failed: {one_line(exc)}") from None
+            raise self.send_error(fn_name, exc) from None
+
+    def sign(self, fn_name: str, *args: Any, value: int = 0, gas: int | None = None) -> Signed:
+        """Dry-run (estimate gas: a revert is raised here, and no nonce is used), then sign with the
+        next nonce and fees read from the chain now."""
+        fn = getattr(self.contract.functions, fn_name)(*args)
+        sender = self.sender
+        gas = gas or self.fixed_gas
+        try:
+            if gas is None:
+                # estimated on the pending block: its clock is the one the transaction will see
+                estimate = fn.estimate_gas({"from": sender, "value": value}, block_identifier=self._estimate_block)
+                gas = int(estimate * GAS_HEADROOM) + 10_000
+            fees = self.fees.fields()
+        except ChainError:
+            raise
+        except Exception as exc:
+            if is_network_error(exc):
+                raise RpcUnavailable(self.rpc_url, short_reason(exc)) from None
+            raise self._decode(exc) from None
+        fields = fn.build_transaction(
+            {"from": sender, "value": value, "gas": gas, "nonce": 0, "chainId": self._chain_id, **fees}
+        )
+        fields["nonce"] = self._next_nonce()
+        return self.sign_fields(dict(fields))
+
+    def sign_fields(self, fields: dict[str, Any]) -> Signed:
+        """Sign `fields` as they are (a replacement: the same nonce and call, other fees)."""
+        signed = self.account.sign_transaction(fields)  # type: ignore[union-attr]
+        return Signed(int(fields["nonce"]), fields, bytes(signed.raw_transaction), bytes(signed.hash))
+
+    def broadcast(self, raw: bytes) -> bytes:
+        """Hand a signed transaction to the node; its hash."""
+        return bytes(self.w3.eth.send_raw_transaction(raw))
+
+    def send_error(self, fn_name: str, exc: BaseException) -> ChainError:
+        if is_network_error(exc):
+            return RpcUnavailable(self.rpc_url, short_reason(exc))
+        return ChainError(f"sending {fn_name} failed: {one_line(exc)}")
+
+    def give_back_nonce(self, nonce: int) -> None:
+        """A signed transaction the node refused outright: its nonce is free again (it was the last)."""
+        if self._nonce == nonce + 1:
+            self._nonce = nonce
+
+    def resync_nonce(self) -> None:
+        self._nonce = None
+
+    def automines(self) -> bool:
+        """Whether the chain mines a block per transaction and nothing else (anvil's or Hardhat's
+        automine, eth-tester): then nobody else makes the blocks that confirm a transaction."""
+        if self._automine is None:
+            from web3 import EthereumTesterProvider
+            from web3.types import RPCEndpoint
+
+            self._automine = isinstance(self.w3.provider, EthereumTesterProvider)
+            for method in ("anvil_getAutomine", "hardhat_getAutomine"):
+                if self._automine:
+                    break
+                try:
+                    response = self.w3.provider.make_request(RPCEndpoint(method), [])
+                except Exception:  # noqa: BLE001 - not this client
+                    continue
+                if not response.get("error"):
+                    self._automine = bool(response.get("result"))
+                    break
+        return self._automine
 
     def wait(self, tx_hash: bytes, timeout: float = RECEIPT_TIMEOUT_S) -> TxReceipt:
         """Poll for the receipt every few ms; a reverted receipt raises the decoded revert."""
@@ -195,7 +265,7 @@ class PoQClient:
         except Exception:  # noqa: BLE001 - a node without evm_mine: fall back to a transaction
             pass
         tx: dict[str, Any] = {"from": self.sender, "to": self.sender, "value": 0, "gas": 21_000,
-                              "nonce": self._next_nonce(), "chainId": self._chain_id, **self._fee_fields()}
+                              "nonce": self._next_nonce(), "chainId": self._chain_id, **self.fees.fields()}
         signed = self.account.sign_transaction(tx)  # type: ignore[union-attr]
         self.w3.eth.send_raw_transaction(signed.raw_transaction)
 
@@ -224,15 +294,6 @@ class PoQClient:
         nonce = self._nonce
         self._nonce += 1
         return nonce
-
-    def _fee_fields(self) -> dict[str, int]:
-        """EIP-1559 fees read once: twice the base fee plus a tip covers local chains' drift."""
-        if self._fees is None:
-            latest = self.w3.eth.get_block("latest")
-            base = int(latest.get("baseFeePerGas") or 0)
-            tip = 10**9
-            self._fees = {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
-        return self._fees
 
     def _decode(self, exc: BaseException) -> Exception:
         if isinstance(exc, ChainError):

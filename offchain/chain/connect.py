@@ -82,6 +82,25 @@ def wait_for_receipt(w3: Web3, tx_hash: bytes | str, timeout: float = RECEIPT_TI
             time.sleep(RECEIPT_POLL_S)
 
 
+def is_network_error(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is the node being unreachable rather than a refusal: a
+    refused or reset connection, a timeout, a closed websocket. Those are retried, never fatal."""
+    import websockets.exceptions
+    from web3.exceptions import PersistentConnectionError, ProviderConnectionError
+
+    network = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError, ProviderConnectionError,
+               PersistentConnectionError, websockets.exceptions.ConnectionClosed,
+               websockets.exceptions.InvalidHandshake, RpcUnavailable)
+    seen: BaseException | None = exc
+    for _ in range(8):  # follow __cause__ / __context__ a few links
+        if seen is None:
+            return False
+        if isinstance(seen, network):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def short_reason(exc: BaseException) -> str:
     """The gist of a connection error: "[Errno 111] Connection refused" rather than a page."""
     text = str(exc)

@@ -25,7 +25,8 @@ from web3.providers.persistent import WebSocketProvider
 from web3.types import EventData, LogReceipt
 
 from offchain.chain.client import PoQClient
-from offchain.errors import ChainError, one_line
+from offchain.chain.connect import is_network_error
+from offchain.errors import ChainError, RpcUnavailable, one_line
 
 log = logging.getLogger("poq.events")
 
@@ -51,6 +52,10 @@ class Decoder:
 
     def read(self, from_block: int, to_block: int | str) -> list[Event]:
         """The contract's decoded events of blocks [from_block, to_block], in chain order (one eth_getLogs)."""
+        if to_block == "latest":  # nodes refuse a range that starts past the head
+            to_block = int(self.client.w3.eth.block_number)
+            if from_block > to_block:
+                return []
         logs = self.client.w3.eth.get_logs({"address": self.client.contract.address, "fromBlock": from_block,
                                             "toBlock": to_block})  # type: ignore[typeddict-item]
         return [e for e in map(self.decode, logs) if e is not None]
@@ -65,14 +70,61 @@ class Decoder:
                      bytes(data["transactionHash"]))
 
 
+class ForkWatch:
+    """Notices a reorg under blocks already read and says from which block to read again.
+
+    It samples the head's (number, hash) now and then; a sampled block whose hash changed was
+    replaced, and since a block's hash covers its parent's, the newest sample that still matches
+    marks where the two chains part. Events in the replacement blocks are then read again (handlers
+    are idempotent), so an event that moved to another block of the new chain is not missed.
+    """
+
+    KEEP = 64
+
+    def __init__(self, client: PoQClient, every_s: float = 0.5) -> None:
+        self.client = client
+        self.every_s = every_s
+        self._samples: dict[int, bytes] = {}
+        self._last = 0.0
+
+    def check(self) -> int | None:
+        """The first block to read again after a reorg (None: no reorg since the last check)."""
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            return None
+        self._last = now
+        fork = None
+        for number in sorted(self._samples, reverse=True):
+            if self._hash(number) == self._samples[number]:
+                break
+            fork = number  # replaced: read again from here (or from further down)
+        if fork is not None:
+            self._samples = {n: h for n, h in self._samples.items() if n < fork}
+        head = self.client.w3.eth.get_block("latest")
+        self._samples[int(head["number"])] = bytes(head["hash"])
+        if len(self._samples) > self.KEEP:
+            self._samples.pop(min(self._samples))
+        return fork
+
+    def _hash(self, number: int) -> bytes:
+        from web3.exceptions import BlockNotFound
+
+        try:
+            return bytes(self.client.w3.eth.get_block(number)["hash"])
+        except BlockNotFound:
+            return b""
+
+
 class PollingStream:
-    """`eth_getLogs` over the blocks not read yet; waits `poll_s` between empty polls."""
+    """`eth_getLogs` over the blocks not read yet; waits `poll_s` between empty polls. After a reorg
+    the replaced blocks are read again (ForkWatch)."""
 
     def __init__(self, client: PoQClient, from_block: int, *, poll_s: float = 0.05) -> None:
         self.client = client
         self.next_block = from_block
         self.poll_s = poll_s
         self._decoder = Decoder(client)
+        self._forks = ForkWatch(client)
 
     @property
     def transport(self) -> str:
@@ -82,6 +134,10 @@ class PollingStream:
         """Events of the blocks mined since the last read; waits up to `timeout` for some."""
         deadline = time.monotonic() + timeout
         while True:
+            fork = self._forks.check()
+            if fork is not None and fork < self.next_block:
+                log.warning("a reorg replaced blocks from %d: reading their events again", fork)
+                self.next_block = fork
             latest = int(self.client.w3.eth.block_number)
             if latest >= self.next_block:
                 events = self._decoder.read(self.next_block, latest)
@@ -115,10 +171,17 @@ class WebsocketStream:
         self._thread.start()
         if not self._ready.wait(connect_timeout) or self._error is not None:
             self.close()
-            reason = one_line(self._error) if self._error else "no answer"
-            raise ChainError(f"cannot subscribe to events at {ws_url} ({reason}): check the URL, or use http://")
+            if self._error is None or is_network_error(self._error):  # down for now: the agent retries
+                raise RpcUnavailable(ws_url, one_line(self._error) if self._error else "no answer")
+            raise ChainError(f"cannot subscribe to events at {ws_url} ({one_line(self._error)}): "
+                             "check the URL, or use http://")
         self._seen: set[tuple[int, int]] = set()
-        self._pending = self._decoder.read(from_block, "latest")
+        self._forks = ForkWatch(client)
+        try:
+            self._pending = self._decoder.read(from_block, "latest")
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def transport(self) -> str:
@@ -126,8 +189,13 @@ class WebsocketStream:
 
     def read(self, timeout: float) -> list[Event]:
         """Events pushed since the last read (the backfill first); waits up to `timeout` for some."""
-        if self._error is not None:
-            raise ChainError(f"event subscription at {self.ws_url} failed: {one_line(self._error)}")
+        if self._error is not None:  # the agent drops this stream, waits, and subscribes again from its cursor
+            raise RpcUnavailable(self.ws_url, f"event subscription lost: {one_line(self._error)}")
+        fork = self._forks.check()
+        if fork is not None:  # events of the replacement blocks may never be pushed: read them
+            log.warning("a reorg replaced blocks from %d: reading their events again", fork)
+            self._seen = {key for key in self._seen if key[0] < fork}
+            self._pending += self._decoder.read(fork, "latest")
         raw: list[Any] = []
         if not self._pending:
             try:
@@ -162,9 +230,12 @@ class WebsocketStream:
     def _run(self) -> None:
         try:
             asyncio.run(self._listen())
-        except BaseException as exc:  # surfaced to the reader as a ChainError
+        except BaseException as exc:  # surfaced to the reader as RpcUnavailable or ChainError
             self._error = exc
             self._ready.set()
+            return
+        if not self._stop.is_set():  # the node ended the subscription: as lost as a dropped socket
+            self._error = ConnectionError("the node closed the subscription")
 
     async def _listen(self) -> None:
         async with AsyncWeb3(WebSocketProvider(self.ws_url, max_connection_retries=1)) as w3:

@@ -14,6 +14,7 @@ from poq.cli.options import (
     key_options,
     load_account,
     rpc_url_option,
+    transaction_options,
 )
 
 
@@ -61,6 +62,7 @@ def agent_group() -> None:
               "intermittent:p=0.3,inner=boost:b=3 (robustness studies).")
 @click.option("--device", default=None, help="Where in-process models run: auto | cpu | cuda[:N] "
               "[default: env POQ_DEVICE, else auto: CUDA when present].")
+@transaction_options
 @click.option("--for", "seconds", type=float, default=None, help="Stop after this many seconds.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every action.")
 def agent_run_cmd(
@@ -80,6 +82,8 @@ def agent_run_cmd(
     declare_latency_us: int | None,
     strategy: str | None,
     device: str | None,
+    max_fee_gwei: float | None,
+    confirmations: int | None,
     seconds: float | None,
     verbose: bool,
 ) -> None:
@@ -105,6 +109,8 @@ def agent_run_cmd(
         check_chain=lambda chain_id: check_signing_chain(key, chain_id),
         stake_wei=int(stake * 10**18) if stake is not None else None,
         poll_s=poll_s,
+        max_fee_gwei=max_fee_gwei,
+        confirmations=confirmations,
         strategy=strategy,
         dataset=dataset,
         tasks=tasks,

@@ -44,6 +44,22 @@ def deployments_option(func: F) -> F:
     )(func)
 
 
+def transaction_options(func: F) -> F:
+    """`--max-fee-gwei` (a ceiling on what a transaction may pay per gas) and `--confirmations` (how
+    deep a receipt must be before the agent acts on it)."""
+    func = click.option(
+        "--max-fee-gwei", type=click.FloatRange(min=0, min_open=True), default=None, envvar="POQ_MAX_FEE_GWEI",
+        show_envvar=True,
+        help="Never offer more than this per gas; while the base fee is above it, transactions wait "
+        "(one warning line) [default: no ceiling: 2 x base fee + tip, read at each send].",
+    )(func)
+    return click.option(
+        "--confirmations", type=click.IntRange(min=1), default=None,
+        help="Blocks on top of a receipt before the agent acts on it; a transaction whose block a reorg "
+        "replaces is followed and re-sent [default: 2 on a dev chain (31337, 1337), 5 elsewhere].",
+    )(func)
+
+
 def monte_carlo_options(func: F) -> F:
     """`--rounds`, `--seed` and `--k` of a Monte Carlo run (`poq simulate`, `poq report`)."""
     func = click.option("--k", type=click.IntRange(min=1), default=3, show_default=True,

@@ -26,6 +26,7 @@ class AgentProcess:
     log_path: Path
     strategy: str | None = None
     declare_latency_us: int | None = None
+    extra_args: list[str] = field(default_factory=list)  # more `poq agent run` options (fees, confirmations)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -71,6 +72,7 @@ class AgentProcess:
             command += ["--strategy", self.strategy]
         if self.declare_latency_us is not None:
             command += ["--declare-latency-us", str(self.declare_latency_us)]
+        command += self.extra_args
         env = {
             **os.environ,
             "OMP_NUM_THREADS": str(threads),
