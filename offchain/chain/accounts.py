@@ -9,9 +9,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from web3 import Web3
-from web3.types import RPCEndpoint, Wei
+from web3.types import Wei
 
 from offchain.chain.connect import is_embedded, wait_for_receipt
+from offchain.chain.devnode import dev_request
 from offchain.errors import ChainError, ConfigError
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"  # anvil's default
@@ -38,7 +39,8 @@ def require_dev_chain(chain_id: int, index: int) -> None:
 def fund_accounts(w3: Web3, addresses: Iterable[str], amount_wei: int) -> None:
     """Top each address up to at least `amount_wei`.
 
-    anvil: `anvil_setBalance`. eth-tester: a transfer from its own prefunded accounts, which are
+    anvil: `anvil_setBalance`; Hardhat's node: `hardhat_setBalance` (offchain.chain.devnode picks
+    by `web3_clientVersion`). eth-tester: a transfer from its own prefunded accounts, which are
     not the anvil mnemonic's, so dev keys start with nothing there.
     """
     targets = [Web3.to_checksum_address(a) for a in addresses]
@@ -48,14 +50,10 @@ def fund_accounts(w3: Web3, addresses: Iterable[str], amount_wei: int) -> None:
     for address in targets:
         if w3.eth.get_balance(address) >= amount_wei:
             continue
-        response = w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [address, hex(amount_wei)])
-        if response.get("error"):
-            error = response["error"]
-            message = error.get("message", error) if isinstance(error, dict) else error
-            raise ChainError(
-                f"cannot fund {address}: this node does not support anvil_setBalance ({message}); "
-                "fund the account from a wallet instead"
-            )
+        try:
+            dev_request(w3, "setBalance", [address, hex(amount_wei)])
+        except ChainError as exc:
+            raise ChainError(f"cannot fund {address}: {exc}; fund the account from a wallet instead") from None
 
 
 def _fund_from_tester(w3: Web3, targets: list[ChecksumAddress], amount_wei: int) -> None:

@@ -156,9 +156,12 @@ class TxPipeline:
                             "answers", fn, signed.nonce, one_line(exc))
             else:
                 del self._tracked[signed.nonce]
-                self.client.give_back_nonce(signed.nonce)
                 if reverts.is_revert(exc):
+                    # Hardhat mines a transaction it refuses with a revert (its nonce is used); anvil
+                    # does not: the chain's pending count says which
+                    self.client.resync_nonce()
                     raise self.client._decode(exc) from None
+                self.client.give_back_nonce(signed.nonce)
                 if _refusal(exc) == "nonce":
                     self.client.resync_nonce()  # another sender used this key
                 raise self.client.send_error(fn, exc) from None

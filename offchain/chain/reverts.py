@@ -1,7 +1,9 @@
-"""Decode contract reverts into named Python exceptions, on anvil and on eth-tester alike.
+"""Decode contract reverts into named Python exceptions, on anvil, Hardhat and eth-tester alike.
 
-anvil (through web3) raises ContractCustomError carrying the raw revert data as hex; eth-tester
-raises TransactionFailed whose message (or a chained Revert) holds the bytes as a Python repr. Both
+anvil (through web3) raises ContractCustomError carrying the raw revert data as hex; Hardhat's node
+answers JSON-RPC error -32603 whose data is {"message", "data": hex}, which web3 raises as a
+ContractLogicError with that dict as its data (docs/evm-clients.md); eth-tester
+raises TransactionFailed whose message (or a chained Revert) holds the bytes as a Python repr. All
 end up here: `decode_revert(exc, abi)` returns a ContractRevert subclass named after the ABI error
 (`reverts.WrongPhase`, `reverts.CommitmentMismatch`, ...) with its arguments decoded by name;
 an error this module does not declare (a newer contract) decodes to a plain ContractRevert carrying
@@ -267,6 +269,11 @@ def revert_data(exc: BaseException) -> bytes | None:
             continue
         seen.add(id(current))
         data = getattr(current, "data", None)
+        if isinstance(data, dict):
+            # Hardhat's node nests the revert bytes: {"message": "...", "txHash"?: ..., "data": "0x..."}
+            # (anvil puts the hex string itself in the error's data); web3 then raises a
+            # ContractLogicError carrying that dict rather than a ContractCustomError.
+            data = data.get("data")
         if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
             return bytes.fromhex(data[2:])
         if isinstance(data, bytes | bytearray) and len(data) >= 4:

@@ -1,4 +1,4 @@
-"""`poq chain up|down|status`: a local anvil in the background."""
+"""`poq chain up|down|status`: a local anvil (or Hardhat node) in the background."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ state_dir_option = click.option(
 
 @click.group("chain")
 def chain_group() -> None:
-    """Start, stop and inspect a local anvil chain."""
+    """Start, stop and inspect a local anvil (or Hardhat) chain."""
 
 
 @chain_group.command("up")
@@ -39,17 +39,27 @@ def chain_group() -> None:
     default=None,
     help="Mine a block every N seconds instead of on every transaction.",
 )
+@click.option(
+    "--client",
+    type=click.Choice(["anvil", "hardhat"]),
+    default="anvil",
+    show_default=True,
+    help="The EVM client: anvil, or Hardhat's node (npm hardhat; no --state). See docs/evm-clients.md.",
+)
 @state_dir_option
-def chain_up_cmd(port: int, state_file: Path | None, block_time: int | None, state_dir: Path) -> None:
-    """Start anvil in the background (no-op if one already answers on the port)."""
+def chain_up_cmd(port: int, state_file: Path | None, block_time: int | None, client: str,
+                 state_dir: Path) -> None:
+    """Start anvil (or Hardhat's node) in the background (no-op if a chain answers on the port)."""
     from deploy.localchain import chain_up
 
-    status = chain_up(port=port, state_file=state_file, block_time=block_time, state_dir=state_dir)
+    status = chain_up(port=port, state_file=state_file, block_time=block_time, state_dir=state_dir,
+                      client=client)
     if status.already_running:
         click.echo(f"chain already running at {status.rpc_url} (chain id {status.chain_id})")
     else:
         click.echo(
-            f"chain up at {status.rpc_url} (chain id {status.chain_id}, pid {status.pid}, log {status.log_path})"
+            f"{status.client} chain up at {status.rpc_url} (chain id {status.chain_id}, pid {status.pid}, "
+            f"log {status.log_path})"
         )
 
 
@@ -57,7 +67,7 @@ def chain_up_cmd(port: int, state_file: Path | None, block_time: int | None, sta
 @port_option
 @state_dir_option
 def chain_down_cmd(port: int, state_dir: Path) -> None:
-    """Stop the anvil started by `poq chain up` (it saves --state first)."""
+    """Stop the chain started by `poq chain up` (anvil saves --state first)."""
     from deploy.localchain import chain_down
 
     stopped = chain_down(port=port, state_dir=state_dir)
@@ -76,7 +86,7 @@ def chain_status_cmd(port: int, state_dir: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(asdict(status), default=str, indent=2))
     elif status.running:
-        pid = f", pid {status.pid}" if status.pid else " (not started by poq)"
+        pid = f", {status.client} pid {status.pid}" if status.pid else " (not started by poq)"
         click.echo(
             f"running at {status.rpc_url}: chain id {status.chain_id}, block {status.block_number}{pid}"
         )

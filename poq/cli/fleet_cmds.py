@@ -27,9 +27,12 @@ def fleet_group() -> None:
     "--tasks", type=click.IntRange(min=1), default=None, help="Tasks to open (default: from the config)."
 )
 @click.option(
-    "--rpc-url", default=None, envvar="POQ_RPC_URL", help="Use this chain instead of a local anvil."
+    "--rpc-url", default=None, envvar="POQ_RPC_URL", help="Use this chain instead of a local one."
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port of the local anvil.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port of the local chain.")
+@click.option("--client", type=click.Choice(["anvil", "hardhat"]), default=None,
+              help="EVM client of the local chain started without --rpc-url (default: anvil; "
+              "docs/evm-clients.md).")
 @click.option("--batch-size", type=click.IntRange(1, 256), default=None,
               help="Tasks per batch (default: the config's, 16).")
 @click.option("--transport", type=click.Choice(["ws", "http"]), default=None,
@@ -48,6 +51,7 @@ def fleet_run_cmd(
     port: int | None,
     batch_size: int | None,
     transport: str | None,
+    client: str | None,
     run_dir: Path | None,
     deployments_dir: str,
 ) -> None:
@@ -55,7 +59,7 @@ def fleet_run_cmd(
 
     Ctrl-C or SIGTERM stops every agent process; the chain keeps running."""
     run_fleet_and_print(config_path, tasks, rpc_url, port, run_dir, Path(deployments_dir),
-                        batch_size=batch_size, transport=transport)
+                        batch_size=batch_size, transport=transport, client=client)
 
 
 def run_fleet_and_print(
@@ -68,6 +72,7 @@ def run_fleet_and_print(
     *,
     batch_size: int | None = None,
     transport: str | None = None,
+    client: str | None = None,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -87,6 +92,8 @@ def run_fleet_and_print(
         overrides["batch_size"] = batch_size
     if transport:
         overrides["transport"] = transport
+    if client:
+        overrides["client"] = client
     config = load_config(config_path, overrides)
     run_dir = run_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)

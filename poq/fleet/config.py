@@ -50,8 +50,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
 class FleetConfig(BaseModel):
     """A fleet: a chain, contract parameters, nodes and a workload."""
 
-    rpc_url: str | None = Field(None, description="A running chain; None starts a local anvil on `port`.")
-    port: int = Field(8545, description="Port of the local anvil started when rpc_url is None.")
+    rpc_url: str | None = Field(None, description="A running chain; None starts a local chain on `port`.")
+    port: int = Field(8545, description="Port of the local chain started when rpc_url is None.")
+    client: str = Field("anvil", pattern="^(anvil|hardhat)$",
+                        description="EVM client of the local chain started when rpc_url is None "
+                        "(docs/evm-clients.md).")
     params: dict[str, Any] = Field(
         default_factory=lambda: dict(DEFAULT_PARAMS),
         description="Deployment parameter overrides (NAME = value).",
@@ -83,6 +86,10 @@ class FleetConfig(BaseModel):
     transport: str = Field("ws", pattern="^(ws|http)$",
                            description="How agents get events: ws (subscriptions) or http (polling).")
     torch_threads: int = Field(1, ge=1, description="Torch threads per agent process.")
+    max_fee_gwei: float | None = Field(None, gt=0, description="Agents' ceiling on the max fee per gas "
+                                       "(None: 2 x base fee + tip, read at each send).")
+    confirmations: int | None = Field(None, ge=1, description="Receipt depth before an agent acts on it "
+                                      "(None: 2 on dev chains, 5 elsewhere).")
     ready_timeout_s: float = Field(
         900, gt=0, description="How long agents may take to load, register, report."
     )

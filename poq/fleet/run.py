@@ -17,6 +17,7 @@ from typing import Any
 from offchain.agents.requester import RequesterAgent
 from offchain.agents.state import AgentState, genesis_hash
 from offchain.chain.client import PoQClient
+from offchain.chain.fees import FeePolicy
 from offchain.errors import ConfigError, PoQError
 from offchain.protocol.types import Status
 from poq.fleet.config import FleetConfig
@@ -67,9 +68,20 @@ def plan_agents(config: FleetConfig, run_dir: Path) -> list[AgentProcess]:
             for _ in range(spec.count):
                 name = "".join(c if c.isalnum() or c in "-._" else "_" for c in spec.model)[:60]
                 log_path = run_dir / "logs" / f"{role}-{key}-{name}.log"
-                agents.append(AgentProcess(role, spec.model, key, log_path, spec.strategy, spec.declare_latency_us))
+                agents.append(AgentProcess(role, spec.model, key, log_path, spec.strategy, spec.declare_latency_us,
+                                           transaction_args(config)))
                 key += 1
     return agents
+
+
+def transaction_args(config: FleetConfig) -> list[str]:
+    """The fleet's transaction settings as `poq agent run` options."""
+    args = []
+    if config.max_fee_gwei is not None:
+        args += ["--max-fee-gwei", repr(config.max_fee_gwei)]
+    if config.confirmations is not None:
+        args += ["--confirmations", str(config.confirmations)]
+    return args
 
 
 def run_fleet(
@@ -98,7 +110,7 @@ def run_fleet(
     if not records:
         raise ConfigError("the workload is empty: ask for at least one task")
     _check_models(config)
-    rpc_url = config.rpc_url or _local_chain(config.port)
+    rpc_url = config.rpc_url or _local_chain(config.port, config.client)
     w3 = connect(rpc_url)
     agent_url = _agent_url(rpc_url, config.transport)
     params = Params().with_overrides(config.params)
@@ -126,8 +138,10 @@ def run_fleet(
             agent.start(agent_url, deployments_dir, run_dir / "agents", config.poll_s, config.torch_threads, stake_eth)
         _wait_ready(requester_client, agents, config.ready_timeout_s, progress)
         timings["agents_ready_s"] = time.monotonic() - started
+        requester_client.set_fee_policy(FeePolicy.from_gwei(config.max_fee_gwei))
         requester = RequesterAgent(requester_client, state, records, batch_size=config.batch_size,
-                                   max_in_flight=config.max_in_flight, rpc_url=agent_url, poll_s=config.poll_s)
+                                   max_in_flight=config.max_in_flight, rpc_url=agent_url, poll_s=config.poll_s,
+                                   confirmations=config.confirmations)
         workload_started = time.monotonic()
         _drive(requester, agents, progress)
         timings["workload_s"] = time.monotonic() - workload_started
@@ -145,7 +159,8 @@ def _raise_interrupt(*_: Any) -> None:
 
 
 def _agent_url(rpc_url: str, transport: str) -> str:
-    """Agents subscribe over ws:// on the same port when the node is reached over http:// (anvil)."""
+    """Agents subscribe over ws:// on the same port when the node is reached over http:// (anvil
+    and Hardhat's node both serve both)."""
     if transport == "ws" and rpc_url.startswith("http://"):
         return "ws://" + rpc_url.removeprefix("http://")
     if transport == "http":
@@ -165,10 +180,10 @@ def _check_models(config: FleetConfig) -> None:
             check_model(spec.model, role)
 
 
-def _local_chain(port: int) -> str:
+def _local_chain(port: int, client: str = "anvil") -> str:
     from deploy.localchain import chain_up
 
-    return chain_up(port=port).rpc_url
+    return chain_up(port=port, client=client).rpc_url
 
 
 def _wait_ready(client: PoQClient, agents: list[AgentProcess], timeout: float, progress: Any) -> None:

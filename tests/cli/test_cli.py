@@ -129,16 +129,17 @@ def test_deploy_then_read_params_balances_task_and_withdraw(anvil_chain: str, tm
 
 @pytest.mark.anvil
 def test_chain_up_status_down(tmp_path: Path) -> None:
-    from tests.conftest import free_port
+    from tests.conftest import free_port, selected_evm
 
     port = str(free_port())
     state = tmp_path / "state"
-    code, out = run("chain", "up", "--port", port, "--state-dir", str(state))
+    code, out = run("chain", "up", "--port", port, "--state-dir", str(state), "--client", selected_evm())
     try:
-        assert code == 0 and "chain up at http://127.0.0.1:" in out
+        assert code == 0 and f"{selected_evm()} chain up at http://127.0.0.1:" in out
         code, out = run("chain", "status", "--port", port, "--state-dir", str(state), "--json")
         status = json.loads(out)
         assert status["running"] is True and status["chain_id"] == 31337
+        assert status["client"] == selected_evm()
     finally:
         code, out = run("chain", "down", "--port", port, "--state-dir", str(state))
     assert code == 0 and "stopped" in out

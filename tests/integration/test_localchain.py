@@ -1,4 +1,4 @@
-"""`poq chain up / status / down` against the real anvil binary."""
+"""`poq chain up / status / down` against the real anvil binary (or Hardhat's node, --evm hardhat)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import pytest
 
 from deploy import localchain
 from deploy.compiler import CompiledArtifacts
-from deploy.localchain import chain_down, chain_status, chain_up, find_anvil
+from deploy.localchain import chain_down, chain_status, chain_up, find_anvil, find_hardhat
 from offchain.errors import ConfigError
-from tests.conftest import free_port, start_anvil
+from tests.conftest import free_port, selected_evm, start_anvil
 
 pytestmark = pytest.mark.anvil
 
 
+@pytest.mark.anvil_only("--state (anvil's state dump/load): Hardhat's node has no equivalent")
 def test_state_file_survives_a_restart(
     tmp_path: Path, fixture_artifacts: CompiledArtifacts
 ) -> None:
@@ -61,7 +62,8 @@ def test_second_chain_up_reports_the_running_chain(tmp_path: Path) -> None:
     port, _ = start_anvil(tmp_path)
     try:
         first = chain_status(port, tmp_path)
-        again = chain_up(port, state_dir=tmp_path)
+        assert first.client == selected_evm()
+        again = chain_up(port, state_dir=tmp_path, client=selected_evm())
         assert again.already_running and again.pid == first.pid
         assert again.chain_id == 31337 and again.block_number == 0
     finally:
@@ -72,7 +74,7 @@ def test_stale_record_is_ignored_and_replaced(tmp_path: Path) -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()  # a pid that no longer runs
     port = free_port()
-    record = tmp_path / f"anvil-{port}.json"
+    record = tmp_path / f"{selected_evm()}-{port}.json"
     record.write_text(json.dumps({"pid": dead.pid, "port": port, "log_path": "x"}))
 
     status = chain_status(port, tmp_path)
@@ -81,7 +83,7 @@ def test_stale_record_is_ignored_and_replaced(tmp_path: Path) -> None:
     assert not record.exists()
 
     record.write_text("{damaged")
-    started = chain_up(port, state_dir=tmp_path)
+    started = chain_up(port, state_dir=tmp_path, client=selected_evm())
     try:
         assert started.running and started.pid is not None and started.pid != dead.pid
         assert json.loads(record.read_text())["pid"] == started.pid
@@ -89,15 +91,55 @@ def test_stale_record_is_ignored_and_replaced(tmp_path: Path) -> None:
         assert chain_down(port, tmp_path) is True
 
 
-def test_block_time_is_passed_to_anvil(tmp_path: Path) -> None:
+def test_block_time_is_passed_to_the_node(tmp_path: Path) -> None:
+    from offchain.chain.connect import connect
+    from offchain.chain.devnode import dev_request
+
+    client = selected_evm()
     port = free_port()
-    status = chain_up(port, block_time=1, state_dir=tmp_path)
+    status = chain_up(port, block_time=1, state_dir=tmp_path, client=client)
     try:
-        command = json.loads((tmp_path / f"anvil-{port}.json").read_text())["command"]
-        assert command[command.index("--block-time") + 1] == "1"
+        record = json.loads((tmp_path / f"{client}-{port}.json").read_text())
+        if client == "anvil":
+            command = record["command"]
+            assert command[command.index("--block-time") + 1] == "1"
+        assert record["block_time"] == 1
         assert status.running
+        assert dev_request(connect(status.rpc_url), "getAutomine", []) is False  # interval mining only
     finally:
         chain_down(port, tmp_path)
+
+
+def test_the_node_names_its_client(tmp_path: Path) -> None:
+    from offchain.chain.connect import connect
+    from offchain.chain.devnode import client_version, detect_client
+
+    port, url = start_anvil(tmp_path)
+    try:
+        version = client_version(connect(url))
+        expected = {"anvil": "anvil/", "hardhat": "HardhatNetwork/"}[selected_evm()]
+        assert version.startswith(expected), version
+        assert detect_client(url) == detect_client(connect(url)) == selected_evm()
+        assert chain_status(port, tmp_path).client == selected_evm()
+    finally:
+        chain_down(port, tmp_path)
+
+
+def test_the_node_starts_from_any_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`poq chain up` outside the checkout: Hardhat refuses to run outside the project installing it
+    (its error HH12) unless started there, so chain_up runs it from its node_modules' project."""
+    monkeypatch.chdir(tmp_path)
+    port, url = start_anvil(tmp_path / "chain")
+    try:
+        assert chain_status(port, tmp_path / "chain").running
+    finally:
+        chain_down(port, tmp_path / "chain")
+
+
+def test_hardhat_refuses_a_state_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--state is anvil's"):
+        chain_up(free_port(), state_file=tmp_path / "state.json", state_dir=tmp_path, client="hardhat")
+    assert not list(tmp_path.glob("*.json"))  # nothing started, nothing recorded
 
 
 def test_chain_down_without_a_chain_is_a_no_op(tmp_path: Path) -> None:
@@ -118,3 +160,13 @@ def test_find_anvil_errors_name_the_fix(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ConfigError, match="npm install"):
         find_anvil()
+
+
+def test_find_hardhat_errors_name_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POQ_HARDHAT", str(tmp_path / "no-hardhat"))
+    with pytest.raises(ConfigError, match="POQ_HARDHAT"):
+        find_hardhat()
+    monkeypatch.delenv("POQ_HARDHAT")
+    monkeypatch.setattr(localchain, "_HARDHAT_IN_NODE_MODULES", Path("no/such/hardhat"))
+    with pytest.raises(ConfigError, match="npm install"):
+        find_hardhat()
