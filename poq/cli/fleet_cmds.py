@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from poq.cli.options import deployments_option
+from poq.cli.options import deployments_option, transaction_options
 
 
 @click.group("fleet")
@@ -43,6 +43,7 @@ def fleet_group() -> None:
     default=None,
     help="Where logs, agent state and the report go (default: runs/<time>).",
 )
+@transaction_options
 @deployments_option
 def fleet_run_cmd(
     config_path: Path | None,
@@ -53,13 +54,16 @@ def fleet_run_cmd(
     transport: str | None,
     client: str | None,
     run_dir: Path | None,
+    max_fee_gwei: float | None,
+    confirmations: int | None,
     deployments_dir: str,
 ) -> None:
     """Deploy PoQ, run the fleet on real models for N tasks in batches, print the on-chain balances.
 
     Ctrl-C or SIGTERM stops every agent process; the chain keeps running."""
     run_fleet_and_print(config_path, tasks, rpc_url, port, run_dir, Path(deployments_dir),
-                        batch_size=batch_size, transport=transport, client=client)
+                        batch_size=batch_size, transport=transport, client=client,
+                        max_fee_gwei=max_fee_gwei, confirmations=confirmations)
 
 
 def run_fleet_and_print(
@@ -73,6 +77,8 @@ def run_fleet_and_print(
     batch_size: int | None = None,
     transport: str | None = None,
     client: str | None = None,
+    max_fee_gwei: float | None = None,
+    confirmations: int | None = None,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -94,6 +100,10 @@ def run_fleet_and_print(
         overrides["transport"] = transport
     if client:
         overrides["client"] = client
+    if max_fee_gwei is not None:
+        overrides["max_fee_gwei"] = max_fee_gwei
+    if confirmations is not None:
+        overrides["confirmations"] = confirmations
     config = load_config(config_path, overrides)
     run_dir = run_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
