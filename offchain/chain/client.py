@@ -173,7 +173,7 @@ class PoQClient:
             raise
         except Exception as exc:
             if is_network_error(exc):
-                raise RpcUnavailable(self.rpc_url, short_reason(exc)) from None
+                raise self.send_error(fn_name, exc) from None
             raise self._decode(exc) from None
         fields = fn.build_transaction(
             {"from": sender, "value": value, "gas": gas, "nonce": 0, "chainId": self._chain_id, **fees}
